@@ -1,0 +1,120 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { getFreePort, uniqueNamespace } from '@shim/testing';
+import { RedisConnectionManager, isConnectionError } from '../src/index.js';
+import { clientNames, createManager, recordEvents, rejectionOf, sharedUrl, track } from './helpers.js';
+
+describe('connect()', () => {
+  it('resolves once Redis answers commands, and the manager is healthy from then on', async () => {
+    const manager = createManager({ namespace: uniqueNamespace() });
+    expect(manager.isHealthy()).toBe(false);
+    await manager.connect();
+    expect(manager.state).toBe('connected');
+    expect(manager.isHealthy()).toBe(true);
+    expect(await manager.getConnection().ping()).toBe('PONG');
+  });
+
+  it('shares one attempt between concurrent calls and resolves at once when connected', async () => {
+    const connectionName = `c${Date.now()}`;
+    const manager = createManager({ connectionName });
+    const events = recordEvents(manager);
+    const first = manager.connect();
+    const second = manager.connect();
+    expect(second).toBe(first);
+    await Promise.all([first, second]);
+    expect(events.byName.ready).toHaveLength(1);
+    expect(await clientNames(manager, `${connectionName}:`)).toEqual([`${connectionName}:command`]);
+    await manager.connect();
+    expect(events.byName.ready).toHaveLength(1);
+  });
+
+  it('emits connected then ready with the role and name of the connection', async () => {
+    const manager = createManager();
+    const events = recordEvents(manager);
+    await manager.connect();
+    expect(events.all.map(([name]) => name).filter((name) => name !== 'warning')).toEqual(['connected', 'ready']);
+    expect(events.byName.ready?.[0]?.[0]).toEqual({ role: 'command', name: 'command' });
+    expect(events.byName.connected?.[0]?.[0]).toMatchObject({ role: 'command', address: manager.address });
+  });
+
+  it('throws NOT_CONNECTED from getConnection() before connect()', () => {
+    const manager = createManager();
+    expect(() => manager.getConnection()).toThrow(expect.objectContaining({ code: 'NOT_CONNECTED' }));
+  });
+
+  it('rejects at once with UNREACHABLE naming the address when nothing listens on the port', async () => {
+    const port = await getFreePort();
+    const manager = track(new RedisConnectionManager({ port }));
+    const started = Date.now();
+    const error = await rejectionOf(manager.connect());
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(isConnectionError(error, 'UNREACHABLE')).toBe(true);
+    expect(error.message).toContain(`127.0.0.1:${port}`);
+    expect(manager.state).toBe('idle');
+    expect(manager.listConnections()).toEqual([]);
+  });
+
+  it('rejects with CONNECT_TIMEOUT when the server accepts but never answers', async () => {
+    const sockets = new Set<Socket>();
+    const silent: Server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const manager = track(new RedisConnectionManager({ port, connectTimeoutMs: 500 }));
+      const started = Date.now();
+      const error = await rejectionOf(manager.connect());
+      expect(Date.now() - started).toBeGreaterThanOrEqual(450);
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(isConnectionError(error, 'CONNECT_TIMEOUT')).toBe(true);
+      expect(error.message).toContain(`127.0.0.1:${port}`);
+      expect(error.message).toContain('500 ms');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it('can connect again after a failed attempt (the manager is not closed by a failure)', async () => {
+    const port = await getFreePort();
+    const manager = track(new RedisConnectionManager({ port }));
+    await rejectionOf(manager.connect());
+    // Same manager, the shared server's port is unknown to it: a second failure, same clean state.
+    await rejectionOf(manager.connect());
+    expect(manager.state).toBe('idle');
+    const good = createManager();
+    await good.connect();
+    expect(good.isHealthy()).toBe(true);
+  });
+
+  it('accepts host/port fields as well as a url', async () => {
+    const url = new URL(sharedUrl());
+    const manager = track(new RedisConnectionManager({ host: url.hostname, port: Number(url.port) }));
+    await manager.connect();
+    expect(await manager.getConnection().ping()).toBe('PONG');
+  });
+
+  it('selects the db from the url', async () => {
+    const url = new URL(sharedUrl());
+    url.pathname = '/3';
+    const manager = track(new RedisConnectionManager({ url: url.toString() }));
+    await manager.connect();
+    const info = (await manager.getConnection().client('INFO')) as string;
+    expect(info).toMatch(/\bdb=3\b/);
+  });
+
+  it('builds namespaced keys', () => {
+    const manager = createManager({ namespace: 'team-a' });
+    expect(manager.namespace).toBe('team-a');
+    expect(manager.key('state', '{plan}', 1)).toBe('team-a:state:{plan}:1');
+    expect(() => manager.key('state', '')).toThrow(TypeError);
+  });
+
+  it('exposes its options without the password', () => {
+    const manager = createManager({ password: 'hunter2' });
+    expect(manager.options).not.toHaveProperty('password');
+    expect(manager.options.namespace).toBe('shim');
+  });
+});
