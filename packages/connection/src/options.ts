@@ -134,11 +134,16 @@ function parseUrl(url: unknown): UrlParts {
   const parts: UrlParts = { tls: parsed.protocol === 'rediss:' };
   if (parsed.hostname !== '') parts.host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
   if (parsed.port !== '') parts.port = Number(parsed.port);
-  if (parsed.username !== '') parts.username = decodeURIComponent(parsed.username);
-  if (parsed.password !== '') parts.password = decodeURIComponent(parsed.password);
+  try {
+    if (parsed.username !== '') parts.username = decodeURIComponent(parsed.username);
+    if (parsed.password !== '') parts.password = decodeURIComponent(parsed.password);
+  } catch {
+    throw new RedisConfigError('url', 'the user name or password is not valid percent-encoding (encode % as %25)');
+  }
   const path = parsed.pathname.replace(/^\//, '');
   if (path !== '') {
-    if (!/^\d+$/.test(path)) throw new RedisConfigError('url', `the path must be a database number, got '/${path}'`);
+    // The path is not echoed either: a mistyped URL (missing //, unencoded /) puts the password there.
+    if (!/^\d+$/.test(path)) throw new RedisConfigError('url', 'the path must be a database number, like redis://host:6379/0');
     parts.db = Number(path);
   }
   return parts;

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import {
   ConnectionClosedError,
   RedisAuthError,
+  RedisConfigError,
   RedisTlsError,
   RedisUnavailableError,
   type ShimConnectionError,
@@ -56,6 +57,8 @@ interface Tracked {
   established: boolean;
   /** Currently `ready`. */
   up: boolean;
+  /** The socket (and TLS session) came up at least once. */
+  socketUp: boolean;
   /** Reconnect attempt within the current outage (1-based). */
   attempt: number;
   lastError: string | undefined;
@@ -301,7 +304,8 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
                 new RedisUnavailableError(
                   'CONNECT_TIMEOUT',
                   `could not connect to Redis at ${this.address} within ${deadline} ms` +
-                    (tracked.lastError === undefined ? '' : ` (last error: ${tracked.lastError})`),
+                    (tracked.lastError === undefined ? '' : ` (last error: ${tracked.lastError})`) +
+                    this.#tlsHint(tracked),
                   { address: this.address },
                 ),
               );
@@ -318,7 +322,7 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
       this.#healthTimer.unref();
     } catch (error) {
       tracked.waiter = undefined;
-      if (this.#command === tracked) this.#command = undefined;
+      this.#command = undefined;
       await this.#close(tracked);
       if (this.#state === 'connecting') this.#state = 'idle';
       throw error;
@@ -381,6 +385,7 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
       },
       established: false,
       up: false,
+      socketUp: false,
       attempt: 0,
       lastError: undefined,
       fatal: undefined,
@@ -441,7 +446,13 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
     try {
       if (client.status === 'ready') await within(client.quit().catch(noop), this.#config.quitTimeoutMs);
     } finally {
-      if (client.status !== 'end') {
+      // A client waiting to reconnect has no socket: disconnect() just cancels the timer and no 'end' follows.
+      if (client.status === 'reconnecting' || client.status === 'wait') {
+        client.disconnect();
+        // Nor does ioredis fail the commands it queued for the reconnect: fail them (and any new one) now.
+        client.options.enableOfflineQueue = false;
+        this.#flushQueued(tracked, this.#closedError());
+      } else if (client.status !== 'end') {
         const ended = within(new Promise((resolve) => client.once('end', resolve)), this.#config.quitTimeoutMs);
         client.disconnect();
         // QUIT had its chance above; a peer that never answers must not hold the socket open.
@@ -462,19 +473,28 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
     return backoffDelay(times, this.#config.reconnect);
   }
 
+  /** Hint for a TLS client whose handshake never finished: the usual cause is a plain (non-TLS) server. */
+  #tlsHint(tracked: Tracked): string {
+    return this.#config.tls !== undefined && !tracked.socketUp
+      ? '; the TLS handshake did not finish: is the server plain redis:// rather than rediss://?'
+      : '';
+  }
+
   #connectionUsable(tracked: Tracked): boolean {
     return tracked.fatal === undefined && !tracked.gaveUp && tracked.client.status === 'ready';
   }
 
   // ---------------------------------------------------------------- ioredis events
 
+  // connect/ready/reconnecting cannot follow a release: #close disconnects by hand, which ends reconnects.
   #onConnect(tracked: Tracked): void {
-    if (tracked.released) return;
+    tracked.socketUp = true;
     this.#emit('connected', { ...tracked.ref, address: this.address });
   }
 
   #onReady(tracked: Tracked): void {
-    if (tracked.released) return;
+    // ioredis still reports `ready` after a failed SELECT, on the wrong database.
+    if (tracked.fatal !== undefined) return;
     const recovered = tracked.established;
     tracked.established = true;
     tracked.up = true;
@@ -489,8 +509,8 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
     this.#settleWaiter(tracked);
     this.#emit('ready', { ...tracked.ref });
     if (recovered && this.#state === 'connected') {
-      // Do not wait for the next interval to report the recovery, and re-read the server: it may be a new one.
-      void this.checkHealth();
+      // Do not wait for the next interval to clear this connection's failed check, and re-read the server: it may be a new one.
+      void this.#checkOne(tracked);
       if (tracked.ref.role === 'command') void this.#inspectServer(tracked).catch(noop);
     }
   }
@@ -501,19 +521,22 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
     tracked.lastError = safe.message;
     const kind = classifyFailure(raw);
     const options = { address: this.address, cause: safe };
-    if (kind === 'auth' || kind === 'tls') {
+    if (kind === 'auth' || kind === 'tls' || kind === 'db') {
       const user = this.#config.username === undefined ? '' : ` for user '${this.#config.username}'`;
       tracked.fatal =
         kind === 'auth'
           ? new RedisAuthError(`Redis at ${this.address} rejected the credentials${user}: ${safe.message}`, options)
-          : new RedisTlsError(`TLS handshake with Redis at ${this.address} failed: ${safe.message}`, options);
-      // A wrong password or an untrusted certificate never fixes itself: stop reconnecting.
+          : kind === 'tls'
+            ? new RedisTlsError(`TLS handshake with Redis at ${this.address} failed: ${safe.message}`, options)
+            : new RedisConfigError('db', `Redis at ${this.address} refused database ${this.#config.db}: ${safe.message}`);
+      // A wrong password, an untrusted certificate or a missing database never fixes itself: stop reconnecting.
       tracked.client.disconnect();
       this.#report(tracked, tracked.fatal);
       return;
     }
     if (!tracked.established && !this.#config.waitForServer && tracked.waiter !== undefined) {
-      const hint = kind === 'network' ? ' (is it running? waitForServer: true makes connect() wait for it)' : '';
+      const hint =
+        this.#tlsHint(tracked) || (kind === 'network' ? ' (is it running? waitForServer: true makes connect() wait for it)' : '');
       this.#settleWaiter(
         tracked,
         new RedisUnavailableError('UNREACHABLE', `could not connect to Redis at ${this.address}: ${safe.message}${hint}`, options),
@@ -547,7 +570,6 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
   }
 
   #onReconnecting(tracked: Tracked, delayMs: number): void {
-    if (tracked.released) return;
     if (tracked.failFast) this.#flushOffline(tracked);
     this.#emit('reconnecting', { ...tracked.ref, attempt: tracked.attempt, delayMs, reason: tracked.lastError });
   }
@@ -562,7 +584,7 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
       new RedisUnavailableError(
         'RECONNECT_EXHAUSTED',
         `gave up reconnecting the ${tracked.ref.name} connection to Redis at ${this.address} after ${this.#config.reconnect.maxAttempts} attempts` +
-          (tracked.lastError === undefined ? '' : ` (last error: ${tracked.lastError})`),
+          ` (last error: ${tracked.lastError ?? 'none'})`,
         { address: this.address },
       ),
     );
@@ -580,8 +602,8 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
     // Blocking connections (BullMQ workers) wait for the reconnect: BullMQ expects that.
     if (tracked.ref.role === 'blocking' || tracked.offlineTimer !== undefined || this.#state !== 'connected') return;
     tracked.offlineTimer = setTimeout(() => {
+      // #onReady and #close clear this timer, so the connection is still down here.
       tracked.offlineTimer = undefined;
-      if (tracked.released || tracked.client.status === 'ready') return;
       tracked.failFast = true;
       tracked.client.options.enableOfflineQueue = false;
       this.#flushOffline(tracked);
@@ -599,29 +621,31 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
    * `commandTimeout` leaves timed-out commands queued to run later), so it is feature-detected.
    */
   #flushOffline(tracked: Tracked): void {
-    const flush = (tracked.client as unknown as { flushQueue?: FlushQueue }).flushQueue;
-    if (typeof flush !== 'function') {
-      if (!this.#warnedFlushUnsupported) {
-        this.#warnedFlushUnsupported = true;
-        this.#emitWarning({
-          code: 'OFFLINE_FLUSH_UNSUPPORTED',
-          message: 'this ioredis version cannot fail queued commands early: they wait for the reconnect',
-        });
-      }
-      return;
-    }
-    const { status } = tracked.client;
-    // While a handshake runs, the command queue holds its HELLO/AUTH: leave it alone then.
-    const noLiveSocket = status === 'reconnecting' || status === 'close' || status === 'connecting';
-    flush.call(
-      tracked.client,
+    const flushed = this.#flushQueued(
+      tracked,
       new RedisUnavailableError(
         'OFFLINE_TIMEOUT',
         `no connection to Redis at ${this.address} for ${this.#config.offlineCommandTimeoutMs} ms; the command was given up (if it had been sent before the connection dropped, it may have run)`,
         { address: this.address },
       ),
-      { offlineQueue: true, commandQueue: noLiveSocket },
     );
+    if (!flushed && !this.#warnedFlushUnsupported) {
+      this.#warnedFlushUnsupported = true;
+      this.#emitWarning({
+        code: 'OFFLINE_FLUSH_UNSUPPORTED',
+        message: 'this ioredis version cannot fail queued commands early: they wait for the reconnect',
+      });
+    }
+  }
+
+  /** Rejects with `error` every command ioredis holds for a reconnect; false when ioredis offers no way to. */
+  #flushQueued(tracked: Tracked, error: Error): boolean {
+    const flush = (tracked.client as unknown as { flushQueue?: FlushQueue }).flushQueue;
+    if (typeof flush !== 'function') return false;
+    const { status } = tracked.client;
+    // With a live socket ('connect': handshake running, 'ready') the command queue holds commands awaiting replies: leave it.
+    flush.call(tracked.client, error, { offlineQueue: true, commandQueue: status !== 'connect' && status !== 'ready' });
+    return true;
   }
 
   // ---------------------------------------------------------------- server checks and health
@@ -674,7 +698,7 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
   async #checkOne(tracked: Tracked): Promise<ConnectionHealth> {
     const base = { ...tracked.ref, status: tracked.client.status as string };
     if (!this.#connectionUsable(tracked)) {
-      if (tracked.ref.role !== 'blocking') tracked.lastCheckOk = false;
+      tracked.lastCheckOk = false;
       return { ...base, healthy: false, latencyMs: undefined };
     }
     // A PING would queue behind the blocking command and prove nothing.

@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { getFreePort, uniqueNamespace } from '@shim/testing';
 import { RedisConnectionManager, isConnectionError } from '../src/index.js';
-import { clientNames, createManager, recordEvents, rejectionOf, sharedUrl, track } from './helpers.js';
+import { clientNames, createManager, privateServer, recordEvents, rejectionOf, sharedUrl, track } from './helpers.js';
 
 describe('connect()', () => {
   it('resolves once Redis answers commands, and the manager is healthy from then on', async () => {
@@ -116,5 +116,34 @@ describe('connect()', () => {
     const manager = createManager({ password: 'hunter2' });
     expect(manager.options).not.toHaveProperty('password');
     expect(manager.options.namespace).toBe('shim');
+  });
+});
+
+describe('connect() to a database the server does not have', () => {
+  it('fails with INVALID_CONFIG naming db instead of carrying on in db 0 as ioredis does', async () => {
+    const server = await privateServer({ args: ['--databases', '2'] });
+    const manager = track(new RedisConnectionManager({ url: `${server.url}/5` }));
+    const error = await rejectionOf(manager.connect());
+    expect(isConnectionError(error, 'INVALID_CONFIG')).toBe(true);
+    expect(error.message).toContain("'db'");
+    expect(error.message).toContain('database 5');
+    expect(manager.state).toBe('idle');
+  });
+});
+
+describe('connect() to a server that hangs up at once', () => {
+  it('rejects with UNREACHABLE saying the connection closed before Redis answered', async () => {
+    const rude: Server = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => rude.listen(0, '127.0.0.1', resolve));
+    const port = (rude.address() as { port: number }).port;
+    try {
+      const manager = track(new RedisConnectionManager({ port }));
+      const error = await rejectionOf(manager.connect());
+      expect(isConnectionError(error, 'UNREACHABLE')).toBe(true);
+      expect(error.message).toContain(`127.0.0.1:${port}`);
+      expect(manager.state).toBe('idle');
+    } finally {
+      await new Promise((resolve) => rude.close(resolve));
+    }
   });
 });

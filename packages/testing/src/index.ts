@@ -1,7 +1,8 @@
 export { getFreePort } from './free-port.js';
 export { uniqueNamespace, deleteNamespace, countNamespaceKeys } from './namespace.js';
 export { RedisServer, RedisBinaryNotFoundError, hasRedisServerBinary } from './redis-server.js';
-export type { RedisServerOptions, RedisServerTlsOptions } from './redis-server.js';
+export type { ClientOverrides, RedisServerOptions, RedisServerTlsOptions } from './redis-server.js';
+export type {} from './vitest-context.js';
 export { resolveRedis, NO_REDIS_MESSAGE, REDIS_IMAGE } from './resolve-redis.js';
 export type { ResolvedRedis, RedisSource, ResolveRedisOptions } from './resolve-redis.js';
 export { createTestCertificates, hasOpenssl } from './tls.js';

@@ -30,6 +30,13 @@ export interface RedisServerOptions {
   startTimeoutMs?: number;
 }
 
+/** Options of {@link RedisServer.client} that differ from the server's own. */
+export interface ClientOverrides {
+  username?: string;
+  password?: string;
+  db?: number;
+}
+
 /** Thrown when no `redis-server` binary is on PATH. */
 export class RedisBinaryNotFoundError extends Error {
   override readonly name = 'RedisBinaryNotFoundError';
@@ -224,12 +231,15 @@ export class RedisServer {
     this.#child?.kill('SIGCONT');
   }
 
-  /** A new ioredis client to this server (the caller quits it). */
-  client(): Redis {
-    return new Redis(this.url, {
-      lazyConnect: false,
+  /** A new ioredis client to this server (the caller disconnects it); `overrides` win over the defaults. */
+  client(overrides: ClientOverrides = {}): Redis {
+    return new Redis({
+      host: this.host,
+      port: this.port,
       maxRetriesPerRequest: 1,
+      ...(this.options.password === undefined ? {} : { password: this.options.password }),
       ...(this.options.tls ? { tls: { ca: readFileSync(this.options.tls.caFile) } } : {}),
+      ...overrides,
     });
   }
 

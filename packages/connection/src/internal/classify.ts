@@ -1,5 +1,5 @@
 /** How a connection failure is handled. */
-export type FailureKind = 'auth' | 'tls' | 'network' | 'other';
+export type FailureKind = 'auth' | 'tls' | 'db' | 'network' | 'other';
 
 const AUTH_PATTERN = /^(WRONGPASS|NOAUTH)\b|invalid password|invalid username-password pair/i;
 const TLS_CODES = new Set([
@@ -26,11 +26,13 @@ const NETWORK_CODES = new Set([
   'EADDRNOTAVAIL',
 ]);
 
-/** Sorts an ioredis/socket error into auth, TLS, network or other. */
+/** Sorts an ioredis/socket error into auth, TLS, bad db, network or other. */
 export function classifyFailure(error: unknown): FailureKind {
   if (!(error instanceof Error)) return 'other';
   const code = (error as { code?: unknown }).code;
   if (AUTH_PATTERN.test(error.message)) return 'auth';
+  // ioredis reports a failed SELECT and then carries on in db 0: that must stop the connection.
+  if (/DB index is out of range/i.test(error.message)) return 'db';
   if (typeof code === 'string') {
     if (TLS_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) return 'tls';
     if (NETWORK_CODES.has(code)) return 'network';
