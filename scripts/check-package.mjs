@@ -6,7 +6,16 @@
 //
 // Usage, from a package directory after `tsup`:  node ../../scripts/check-package.mjs .
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
@@ -76,7 +85,10 @@ async function startRedis(dir) {
       if (log.includes('Ready to accept connections')) settle(ok)();
     });
     child.stderr.on('data', (chunk) => (log += chunk));
-    child.once('error', settle((err) => fail(new CheckError(`smoke: cannot start redis-server: ${err.message}`))));
+    child.once(
+      'error',
+      settle((err) => fail(new CheckError(`smoke: cannot start redis-server: ${err.message}`))),
+    );
     exited.then(settle((code) => fail(new CheckError(`smoke: redis-server exited early (${code})\n${log}`))));
   });
   return `redis://127.0.0.1:${port}`;
@@ -136,8 +148,11 @@ async function main() {
   const tarballDir = join(temp, 'tarballs');
   mkdirSync(tarballDir);
   const tarballs = toPack.map((dir) => {
-    if (dir !== pkgDir && !existsSync(join(dir, 'dist'))) run('npm', ['run', 'build'], { cwd: dir, step: `build ${dir}` });
-    const [packed] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', tarballDir], { cwd: dir, step: 'npm pack' }));
+    if (dir !== pkgDir && !existsSync(join(dir, 'dist')))
+      run('npm', ['run', 'build'], { cwd: dir, step: `build ${dir}` });
+    const [packed] = JSON.parse(
+      run('npm', ['pack', '--json', '--pack-destination', tarballDir], { cwd: dir, step: 'npm pack' }),
+    );
     return join(tarballDir, packed.filename);
   });
   pass(`npm pack: ${tarballs.map((t) => t.slice(tarballDir.length + 1)).join(', ')}`);
@@ -174,7 +189,12 @@ async function main() {
     const url = process.env.REDIS_URL || (await startRedis(mkdtempSync(join(temp, 'redis-'))));
     for (const file of smokes) {
       copyFileSync(join(pkgDir, 'smoke', file), join(project, file));
-      const out = run(process.execPath, [file], { cwd: project, env: { ...strangerEnv, REDIS_URL: url }, step: `smoke ${file}`, timeout: 60_000 });
+      const out = run(process.execPath, [file], {
+        cwd: project,
+        env: { ...strangerEnv, REDIS_URL: url },
+        step: `smoke ${file}`,
+        timeout: 60_000,
+      });
       pass(out.trim());
     }
   }

@@ -98,10 +98,7 @@ export class ConnectionClosedError extends ShimConnectionError {
  * True when `value` is an error of this package (optionally with the given `code`).
  * Checks `name` and `code`, not `instanceof`, so it also works across ESM/CJS copies of the package.
  */
-export function isConnectionError(
-  value: unknown,
-  code?: ConnectionErrorCode,
-): value is ShimConnectionError {
+export function isConnectionError(value: unknown, code?: ConnectionErrorCode): value is ShimConnectionError {
   if (!(value instanceof Error) || !ERROR_NAMES.has(value.name)) return false;
   const actual = (value as { code?: unknown }).code;
   return typeof actual === 'string' && (code === undefined || actual === code);

@@ -32,10 +32,7 @@ export interface HealthReport {
 
 /** Codes of `warning` events. */
 export type ConnectionWarningCode =
-  | 'MAXMEMORY_POLICY'
-  | 'SERVER_INFO_UNAVAILABLE'
-  | 'OFFLINE_COMMANDS_FAILED'
-  | 'OFFLINE_FLUSH_UNSUPPORTED';
+  'MAXMEMORY_POLICY' | 'SERVER_INFO_UNAVAILABLE' | 'OFFLINE_COMMANDS_FAILED' | 'OFFLINE_FLUSH_UNSUPPORTED';
 
 /** Payload of `warning`. */
 export interface ConnectionWarning {

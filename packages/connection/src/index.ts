@@ -1,9 +1,5 @@
 export { RedisConnectionManager } from './redis-connection-manager.js';
-export type {
-  ConnectionManagerState,
-  DedicatedConnectionOptions,
-  ServerInfo,
-} from './redis-connection-manager.js';
+export type { ConnectionManagerState, DedicatedConnectionOptions, ServerInfo } from './redis-connection-manager.js';
 export { DEFAULT_CONNECTION_OPTIONS, resolveConfig } from './options.js';
 export type { RedisConfig, ReconnectOptions, ResolvedConfig } from './options.js';
 export type {
@@ -24,11 +20,6 @@ export {
   ShimConnectionError,
   isConnectionError,
 } from './errors.js';
-export type {
-  ClosedErrorCode,
-  ConnectionErrorCode,
-  ConnectionErrorOptions,
-  UnavailableErrorCode,
-} from './errors.js';
+export type { ClosedErrorCode, ConnectionErrorCode, ConnectionErrorOptions, UnavailableErrorCode } from './errors.js';
 export { hashTag, joinKey, namespaceProblem } from './keys.js';
 export type { KeyPart } from './keys.js';

@@ -52,11 +52,13 @@ describe('joinKey()', () => {
   });
 
   it.each([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY])('rejects the number %s', (part) => {
-    expect(() => joinKey('ns', part)).toThrow(new TypeError('key part 0 must be a non-empty string or a finite number'));
+    expect(() => joinKey('ns', part)).toThrow(
+      new TypeError('key part 0 must be a non-empty string or a finite number'),
+    );
   });
 
   it.each([undefined, null, {}, true])('rejects the non-string, non-number part %j (from untyped callers)', (part) => {
-    expect(() => joinKey('ns', 'a', 'b', part as unknown as string)).toThrow(
+    expect(() => joinKey('ns', 'a', 'b', part as string)).toThrow(
       new TypeError('key part 2 must be a non-empty string or a finite number'),
     );
   });

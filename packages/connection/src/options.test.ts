@@ -461,7 +461,9 @@ describe('resolveConfig() reconnect', () => {
 
   it('rejects maxDelayMs below initialDelayMs and names maxDelayMs', () => {
     const error = expectInvalid({ reconnect: { initialDelayMs: 500, maxDelayMs: 499 } }, 'reconnect.maxDelayMs');
-    expect(error.message).toBe("invalid option 'reconnect.maxDelayMs': must be at least reconnect.initialDelayMs (500)");
+    expect(error.message).toBe(
+      "invalid option 'reconnect.maxDelayMs': must be at least reconnect.initialDelayMs (500)",
+    );
   });
 
   it('compares initialDelayMs with the default maxDelayMs', () => {

@@ -143,13 +143,14 @@ function parseUrl(url: unknown): UrlParts {
   const path = parsed.pathname.replace(/^\//, '');
   if (path !== '') {
     // The path is not echoed either: a mistyped URL (missing //, unencoded /) puts the password there.
-    if (!/^\d+$/.test(path)) throw new RedisConfigError('url', 'the path must be a database number, like redis://host:6379/0');
+    if (!/^\d+$/.test(path))
+      throw new RedisConfigError('url', 'the path must be a database number, like redis://host:6379/0');
     parts.db = Number(path);
   }
   return parts;
 }
 
-function integer(option: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+function integer(option: string, value: unknown, [min, max]: [number, number] = [0, Number.MAX_SAFE_INTEGER]): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new RedisConfigError(option, `expected an integer from ${min} to ${max}, got ${String(value)}`);
   }
@@ -157,7 +158,7 @@ function integer(option: string, value: unknown, min: number, max = Number.MAX_S
 }
 
 function positiveMs(option: string, value: unknown): number {
-  return integer(option, value, 1, 2_147_483_647);
+  return integer(option, value, [1, 2_147_483_647]);
 }
 
 function optionalString(option: string, value: unknown): string | undefined {
@@ -185,7 +186,8 @@ function resolveReconnect(value: ReconnectOptions | undefined): ResolvedConfig['
     throw new RedisConfigError('reconnect.jitter', `expected a number from 0 to 1, got ${String(jitter)}`);
   }
   const maxAttempts = value?.maxAttempts ?? defaults.maxAttempts;
-  if (maxAttempts !== Number.POSITIVE_INFINITY) integer('reconnect.maxAttempts', maxAttempts, 1);
+  if (maxAttempts !== Number.POSITIVE_INFINITY)
+    integer('reconnect.maxAttempts', maxAttempts, [1, Number.MAX_SAFE_INTEGER]);
   return { initialDelayMs, maxDelayMs, factor, jitter, maxAttempts };
 }
 
@@ -199,8 +201,8 @@ export function resolveConfig(config: RedisConfig = {}): ResolvedConfig {
 
   const host = config.host ?? fromUrl.host ?? d.host;
   if (typeof host !== 'string' || host.length === 0) throw new RedisConfigError('host', 'expected a non-empty string');
-  const port = integer('port', config.port ?? fromUrl.port ?? d.port, 1, 65_535);
-  const db = integer('db', config.db ?? fromUrl.db ?? d.db, 0);
+  const port = integer('port', config.port ?? fromUrl.port ?? d.port, [1, 65_535]);
+  const db = integer('db', config.db ?? fromUrl.db ?? d.db);
   const username = optionalString('username', config.username ?? fromUrl.username);
   const password = optionalString('password', config.password ?? fromUrl.password);
 
@@ -224,7 +226,10 @@ export function resolveConfig(config: RedisConfig = {}): ResolvedConfig {
   const waitForServer = config.waitForServer ?? d.waitForServer;
   if (typeof waitForServer !== 'boolean') throw new RedisConfigError('waitForServer', 'expected a boolean');
 
-  const healthCheckIntervalMs = positiveMs('healthCheckIntervalMs', config.healthCheckIntervalMs ?? d.healthCheckIntervalMs);
+  const healthCheckIntervalMs = positiveMs(
+    'healthCheckIntervalMs',
+    config.healthCheckIntervalMs ?? d.healthCheckIntervalMs,
+  );
   const healthCheckTimeoutMs = Math.min(
     positiveMs('healthCheckTimeoutMs', config.healthCheckTimeoutMs ?? d.healthCheckTimeoutMs),
     healthCheckIntervalMs,
@@ -243,7 +248,10 @@ export function resolveConfig(config: RedisConfig = {}): ResolvedConfig {
     healthCheckIntervalMs,
     healthCheckTimeoutMs,
     waitForServer,
-    offlineCommandTimeoutMs: positiveMs('offlineCommandTimeoutMs', config.offlineCommandTimeoutMs ?? d.offlineCommandTimeoutMs),
+    offlineCommandTimeoutMs: positiveMs(
+      'offlineCommandTimeoutMs',
+      config.offlineCommandTimeoutMs ?? d.offlineCommandTimeoutMs,
+    ),
     quitTimeoutMs: positiveMs('quitTimeoutMs', config.quitTimeoutMs ?? d.quitTimeoutMs),
     reconnect: resolveReconnect(config.reconnect),
     address: `${host.includes(':') ? `[${host}]` : host}:${port}`,

@@ -221,15 +221,22 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
    * `maxRetriesPerRequest: null` as BullMQ requires). The manager tracks it (health, reconnect,
    * events) and closes it in `disconnect()`; {@link RedisConnectionManager.releaseConnection} closes it earlier.
    */
-  async createConnection(role: Exclude<ConnectionRole, 'command'>, options: DedicatedConnectionOptions = {}): Promise<Redis> {
+  async createConnection(
+    role: Exclude<ConnectionRole, 'command'>,
+    options: DedicatedConnectionOptions = {},
+  ): Promise<Redis> {
     if (role !== 'subscriber' && role !== 'blocking') {
       throw new TypeError(`role must be 'subscriber' or 'blocking', got ${String(role)}`);
     }
     if (this.#state !== 'connected') {
       if (this.#state === 'closed') throw this.#closedError();
-      throw new ConnectionClosedError('NOT_CONNECTED', `not connected: call connect() before createConnection('${role}')`, {
-        address: this.address,
-      });
+      throw new ConnectionClosedError(
+        'NOT_CONNECTED',
+        `not connected: call connect() before createConnection('${role}')`,
+        {
+          address: this.address,
+        },
+      );
     }
     const name = options.name ?? `${role}-${++this.#counter}`;
     if (typeof name !== 'string' || !/^[\x21-\x7e]{1,64}$/.test(name)) {
@@ -528,7 +535,10 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
           ? new RedisAuthError(`Redis at ${this.address} rejected the credentials${user}: ${safe.message}`, options)
           : kind === 'tls'
             ? new RedisTlsError(`TLS handshake with Redis at ${this.address} failed: ${safe.message}`, options)
-            : new RedisConfigError('db', `Redis at ${this.address} refused database ${this.#config.db}: ${safe.message}`);
+            : new RedisConfigError(
+                'db',
+                `Redis at ${this.address} refused database ${this.#config.db}: ${safe.message}`,
+              );
       // A wrong password, an untrusted certificate or a missing database never fixes itself: stop reconnecting.
       tracked.client.disconnect();
       this.#report(tracked, tracked.fatal);
@@ -536,10 +546,15 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
     }
     if (!tracked.established && !this.#config.waitForServer && tracked.waiter !== undefined) {
       const hint =
-        this.#tlsHint(tracked) || (kind === 'network' ? ' (is it running? waitForServer: true makes connect() wait for it)' : '');
+        this.#tlsHint(tracked) ||
+        (kind === 'network' ? ' (is it running? waitForServer: true makes connect() wait for it)' : '');
       this.#settleWaiter(
         tracked,
-        new RedisUnavailableError('UNREACHABLE', `could not connect to Redis at ${this.address}: ${safe.message}${hint}`, options),
+        new RedisUnavailableError(
+          'UNREACHABLE',
+          `could not connect to Redis at ${this.address}: ${safe.message}${hint}`,
+          options,
+        ),
       );
       tracked.client.disconnect();
       return;

@@ -31,7 +31,9 @@ describe('password-protected Redis', () => {
   it('fails fast with AUTH_FAILED on a wrong password, stops retrying, and never leaks the password', async () => {
     const server = await privateServer({ password: PASSWORD });
     const wrong = `${PASSWORD}-wrong`;
-    const manager = track(new RedisConnectionManager({ url: `redis://:${wrong}@127.0.0.1:${server.port}`, waitForServer: true }));
+    const manager = track(
+      new RedisConnectionManager({ url: `redis://:${wrong}@127.0.0.1:${server.port}`, waitForServer: true }),
+    );
     const events = recordEvents(manager);
     const started = Date.now();
     const error = await rejectionOf(manager.connect());

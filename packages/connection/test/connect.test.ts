@@ -101,7 +101,7 @@ describe('connect()', () => {
     url.pathname = '/3';
     const manager = track(new RedisConnectionManager({ url: url.toString() }));
     await manager.connect();
-    const info = (await manager.getConnection().client('INFO')) as string;
+    const info = await manager.getConnection().client('INFO');
     expect(info).toMatch(/\bdb=3\b/);
   });
 

@@ -7,7 +7,10 @@ describe('events', () => {
   it('never crashes the process on an error with no listener', async () => {
     const server = await privateServer();
     const manager = track(
-      new RedisConnectionManager({ url: server.url, reconnect: { initialDelayMs: 10, maxDelayMs: 20, maxAttempts: 1 } }),
+      new RedisConnectionManager({
+        url: server.url,
+        reconnect: { initialDelayMs: 10, maxDelayMs: 20, maxAttempts: 1 },
+      }),
     );
     await manager.connect();
     expect(manager.listenerCount('error')).toBe(0);

@@ -36,7 +36,9 @@ describe('server guardrails', () => {
     } finally {
       admin.disconnect();
     }
-    const manager = track(new RedisConnectionManager({ port: server.port, username: 'limited', password: 'limited-pass' }));
+    const manager = track(
+      new RedisConnectionManager({ port: server.port, username: 'limited', password: 'limited-pass' }),
+    );
     const warnings: ConnectionWarning[] = [];
     manager.on('warning', (warning) => warnings.push(warning));
     await manager.connect();

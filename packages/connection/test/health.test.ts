@@ -34,7 +34,11 @@ describe('health', () => {
     server.freeze();
     const frozenAt = Date.now();
     try {
-      await waitFor(() => !manager.isHealthy(), { timeoutMs: 2 * interval + 400, intervalMs: 10, description: 'unhealthy' });
+      await waitFor(() => !manager.isHealthy(), {
+        timeoutMs: 2 * interval + 400,
+        intervalMs: 10,
+        description: 'unhealthy',
+      });
       expect(Date.now() - frozenAt).toBeLessThanOrEqual(2 * interval + 100);
       const [report] = await waitForEvent<[HealthReport]>(manager, 'health', { filter: (r) => !r.healthy });
       expect(report.latencyMs).toBeUndefined();
@@ -60,7 +64,10 @@ describe('health', () => {
     expect(manager.isHealthy()).toBe(false);
     const report = await manager.checkHealth();
     expect(report.healthy).toBe(false);
-    expect(report.connections.find((c) => c.name === 'sub-health')).toMatchObject({ healthy: false, status: 'reconnecting' });
+    expect(report.connections.find((c) => c.name === 'sub-health')).toMatchObject({
+      healthy: false,
+      status: 'reconnecting',
+    });
     expect(report.connections.find((c) => c.role === 'command')?.healthy).toBe(true);
     await waitFor(() => manager.isHealthy(), { timeoutMs: 5_000, description: 'healthy again' });
   });

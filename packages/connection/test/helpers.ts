@@ -38,7 +38,10 @@ export async function privateServer(options: RedisServerOptions = {}): Promise<R
 type Recorded = { [K in keyof RedisConnectionManagerEvents]: RedisConnectionManagerEvents[K][] };
 
 /** Records every event the manager emits, in order. */
-export function recordEvents(manager: RedisConnectionManager): { all: Array<[string, unknown[]]>; byName: Partial<Recorded> } {
+export function recordEvents(manager: RedisConnectionManager): {
+  all: Array<[string, unknown[]]>;
+  byName: Partial<Recorded>;
+} {
   const all: Array<[string, unknown[]]> = [];
   const byName: Partial<Recorded> = {};
   const names = ['connected', 'ready', 'disconnected', 'reconnecting', 'health', 'warning', 'error', 'closed'] as const;

@@ -53,7 +53,9 @@ describe('no leaks', () => {
     await manager.connect();
     const command = manager.getConnection();
     const subscriber = await manager.createConnection('subscriber');
-    const before = ['ready', 'error', 'close', 'end', 'reconnecting', 'connect'].map((event) => subscriber.listenerCount(event));
+    const before = ['ready', 'error', 'close', 'end', 'reconnecting', 'connect'].map((event) =>
+      subscriber.listenerCount(event),
+    );
     expect(before.every((count) => count >= 1)).toBe(true);
     await manager.disconnect();
     for (const client of [command, subscriber]) {

@@ -51,9 +51,7 @@ describe('automatic reconnect', () => {
 
   it('gives up after reconnect.maxAttempts, says so with RECONNECT_EXHAUSTED, and stays unhealthy', async () => {
     const server = await privateServer();
-    const manager = track(
-      new RedisConnectionManager({ url: server.url, reconnect: { ...FAST, maxAttempts: 3 } }),
-    );
+    const manager = track(new RedisConnectionManager({ url: server.url, reconnect: { ...FAST, maxAttempts: 3 } }));
     const events = recordEvents(manager);
     await manager.connect();
     await server.kill();
@@ -68,7 +66,11 @@ describe('automatic reconnect', () => {
   it('applies jitter to the delays', async () => {
     const port = await getFreePort();
     const manager = track(
-      new RedisConnectionManager({ port, waitForServer: true, reconnect: { initialDelayMs: 100, maxDelayMs: 100, jitter: 1, maxAttempts: 6 } }),
+      new RedisConnectionManager({
+        port,
+        waitForServer: true,
+        reconnect: { initialDelayMs: 100, maxDelayMs: 100, jitter: 1, maxAttempts: 6 },
+      }),
     );
     const events = recordEvents(manager);
     await manager.connect().catch(() => {});

@@ -54,7 +54,9 @@ describe.runIf(hasOpenssl())('TLS (rediss://)', () => {
 
   it('fails within the timeout, saying the TLS handshake did not finish, when a TLS client talks to a plain server', async () => {
     const server = await privateServer();
-    const manager = track(new RedisConnectionManager({ url: `rediss://127.0.0.1:${server.port}`, connectTimeoutMs: 1_000 }));
+    const manager = track(
+      new RedisConnectionManager({ url: `rediss://127.0.0.1:${server.port}`, connectTimeoutMs: 1_000 }),
+    );
     const started = Date.now();
     const error = await rejectionOf(manager.connect());
     expect(Date.now() - started).toBeLessThan(3_000);

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 
 /** Asks the kernel for a free TCP port on loopback (bind to port 0, read it, release it). */
 export async function getFreePort(host = '127.0.0.1'): Promise<number> {
@@ -7,13 +7,9 @@ export async function getFreePort(host = '127.0.0.1'): Promise<number> {
     server.unref();
     server.once('error', reject);
     server.listen(0, host, () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        server.close();
-        reject(new Error('could not read the port of a loopback listener'));
-        return;
-      }
-      server.close(() => resolve(address.port));
+      // A TCP listener's address() is always an AddressInfo.
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
     });
   });
 }

@@ -126,21 +126,33 @@ export class RedisServer {
   async #spawn(): Promise<void> {
     const { options } = this;
     const args = [
-      '--bind', this.host,
-      '--dir', this.dir,
-      '--save', '',
-      '--daemonize', 'no',
-      '--appendonly', options.appendOnly ? 'yes' : 'no',
-      '--appendfsync', options.appendFsync ?? 'everysec',
+      '--bind',
+      this.host,
+      '--dir',
+      this.dir,
+      '--save',
+      '',
+      '--daemonize',
+      'no',
+      '--appendonly',
+      options.appendOnly ? 'yes' : 'no',
+      '--appendfsync',
+      options.appendFsync ?? 'everysec',
     ];
     if (options.tls) {
       args.push(
-        '--port', '0',
-        '--tls-port', String(this.port),
-        '--tls-cert-file', options.tls.certFile,
-        '--tls-key-file', options.tls.keyFile,
-        '--tls-ca-cert-file', options.tls.caFile,
-        '--tls-auth-clients', 'no',
+        '--port',
+        '0',
+        '--tls-port',
+        String(this.port),
+        '--tls-cert-file',
+        options.tls.certFile,
+        '--tls-key-file',
+        options.tls.keyFile,
+        '--tls-ca-cert-file',
+        options.tls.caFile,
+        '--tls-auth-clients',
+        'no',
       );
     } else {
       args.push('--port', String(this.port));

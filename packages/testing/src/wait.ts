@@ -14,17 +14,14 @@ export interface WaitForOptions {
  * Polls `check` until it returns a truthy value (returned) or the deadline passes (throws).
  * Tests wait on conditions with a deadline instead of sleeping and hoping.
  */
-export async function waitFor<T>(
-  check: () => T | Promise<T>,
-  options: WaitForOptions = {},
-): Promise<NonNullable<T>> {
+export async function waitFor<T>(check: () => T | Promise<T>, options: WaitForOptions = {}): Promise<NonNullable<T>> {
   const { timeoutMs = 10_000, intervalMs = 25, description = 'condition' } = options;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
     try {
       const value = await check();
-      if (value) return value as NonNullable<T>;
+      if (value) return value;
     } catch (error) {
       lastError = error;
     }
