@@ -195,7 +195,14 @@ async function main() {
         step: `smoke ${file}`,
         timeout: 60_000,
       });
-      pass(out.trim());
+      // smoke/expected-output.txt, when present, is what every smoke script must print (the README's output).
+      const expectedFile = join(pkgDir, 'smoke', 'expected-output.txt');
+      if (existsSync(expectedFile) && out.trim() !== readFileSync(expectedFile, 'utf8').trim()) {
+        throw new CheckError(
+          `smoke ${file}: printed ${JSON.stringify(out.trim())}, expected the content of ${expectedFile}`,
+        );
+      }
+      pass(`smoke ${file}: ${out.trim()}`);
     }
   }
 }

@@ -1,25 +1,25 @@
-// Live smoke test for the CJS build, run by scripts/check-package.mjs inside an empty project where
-// only the packed tarball is installed. Not published: `files` ships dist/ only.
+// The README's quick start, in CommonJS. Run by scripts/check-package.mjs in an empty project where
+// only the packed tarball is installed; its output must match expected-output.txt.
 'use strict';
 
 const { RedisConnectionManager } = require('@shim/connection');
 
 async function main() {
-  const url = process.env.REDIS_URL;
-  if (!url) throw new Error('cjs smoke: REDIS_URL is not set');
+  const manager = new RedisConnectionManager({
+    url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    namespace: 'demo',
+  });
+  manager.on('warning', (warning) => console.warn(warning.message));
+  manager.on('error', (error) => console.error(error.message));
 
-  const manager = new RedisConnectionManager({ url });
-  try {
-    await manager.connect();
-    const reply = await manager.getConnection().ping();
-    if (reply !== 'PONG') throw new Error(`cjs smoke: PING answered ${JSON.stringify(reply)}, expected "PONG"`);
-  } finally {
-    await manager.disconnect();
-  }
-  console.log(`cjs smoke: connect, PING → PONG, disconnect against ${manager.address}`);
+  await manager.connect();
+  const redis = manager.getConnection();
+  await redis.set(manager.key('greeting'), 'hello', 'PX', 10_000);
+  console.log(await redis.get(manager.key('greeting')), manager.isHealthy());
+  await manager.disconnect();
 }
 
-main().catch((err) => {
-  console.error(err);
+main().catch((error) => {
+  console.error(error);
   process.exitCode = 1;
 });

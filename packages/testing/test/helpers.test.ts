@@ -65,8 +65,8 @@ describe('waitFor', () => {
       { timeoutMs: 50, intervalMs: 5, description: 'the moon' },
     ).catch((e: unknown) => e as Error);
     expect(error).toBeInstanceOf(Error);
-    expect((error as Error).message).toMatch(/timed out after 50 ms waiting for the moon/);
-    expect(((error as Error).cause as Error).message).toBe('not yet');
+    expect(error.message).toMatch(/timed out after 50 ms waiting for the moon/);
+    expect((error.cause as Error).message).toBe('not yet');
   });
 });
 
