@@ -49,7 +49,13 @@ function run(cmd, args, { cwd, env = process.env, step, timeout = 300_000 }) {
 
 // `npm run` exports its own settings (npm_config_*, npm_package_*) to child processes; the
 // temporary project must behave like a stranger's fresh project, not inherit the workspace's.
-const strangerEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('npm_')));
+// Colours forced by Nx (FORCE_COLOR) would also change what the smoke scripts print.
+const strangerEnv = {
+  ...Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !key.startsWith('npm_') && key !== 'FORCE_COLOR'),
+  ),
+  NO_COLOR: '1',
+};
 
 const onPath = (bin) => (process.env.PATH ?? '').split(delimiter).some((dir) => dir && existsSync(join(dir, bin)));
 
