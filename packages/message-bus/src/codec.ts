@@ -1,0 +1,121 @@
+import { MessageBusError } from './errors.js';
+
+/** What travels on the wire: the payload and a little metadata. */
+export interface Envelope {
+  /** Envelope format version. */
+  v: 1;
+  /** Message id: `<src>:<seq>`, unique per publisher instance. */
+  id: string;
+  /** When it was sent. Unit: ms since epoch (publisher's clock). */
+  ts: number;
+  /** Random id of the publishing bus instance. */
+  src: string;
+  /** Per channel (or recipient), per publisher instance: 1, 2, 3 … (gap detection). */
+  seq: number;
+  /** The publisher's name, when it gave one. */
+  s?: string;
+  /** The payload. */
+  p: unknown;
+}
+
+/**
+ * Turns envelopes into strings and back. The default is {@link jsonCodec}; plug your own (e.g. one
+ * that keeps Dates) with the `codec` option. The bus validates whatever `decode` returns.
+ */
+export interface MessageCodec {
+  /** Encodes an envelope; throws when its payload cannot be represented faithfully. */
+  encode(envelope: Envelope): string;
+  /** Decodes a received string; throws on malformed input. */
+  decode(raw: string): unknown;
+}
+
+/** Why `value` would not survive JSON unchanged, or undefined when it would. Assumes JSON.stringify succeeded (no cycles, no BigInt). */
+function unfaithful(value: unknown, path: string, depth: number): string | undefined {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return undefined;
+    case 'number':
+      return Number.isFinite(value) ? undefined : `${path} is ${String(value)}, which JSON turns into null`;
+    case 'object': {
+      if (value === null) return undefined;
+      if (depth > 256) return `${path} is nested deeper than 256 levels`;
+      if (Array.isArray(value)) {
+        for (let index = 0; index < value.length; index += 1) {
+          const problem = unfaithful(value[index], `${path}[${index}]`, depth + 1);
+          if (problem !== undefined) return problem;
+        }
+        return undefined;
+      }
+      const proto = Object.getPrototypeOf(value) as unknown;
+      if (proto !== Object.prototype && proto !== null) {
+        const name = (value as { constructor?: { name?: string } }).constructor?.name ?? 'object';
+        return `${path} is a ${name}, which JSON does not keep (send a plain object, an array or a string)`;
+      }
+      for (const key of Object.keys(value)) {
+        const problem = unfaithful((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
+        if (problem !== undefined) return problem;
+      }
+      return undefined;
+    }
+    default:
+      // undefined, function, symbol: JSON drops them silently.
+      return `${path} is ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`}, which JSON drops`;
+  }
+}
+
+/** Keys JSON.parse keeps as own data properties but an object spread or assign would turn into a prototype. */
+function dropProtoKeys(this: unknown, key: string, value: unknown): unknown {
+  return key === '__proto__' ? undefined : value;
+}
+
+/**
+ * The default codec: the envelope as JSON. `encode` refuses payloads JSON would change (BigInt,
+ * cycles, functions, `undefined`, symbols, NaN/Infinity, Dates, Maps, class instances).
+ * `decode` drops `__proto__` keys, so a received message can never carry a prototype setter.
+ */
+export const jsonCodec: MessageCodec = {
+  encode(envelope: Envelope): string {
+    let payload: string | undefined;
+    try {
+      payload = JSON.stringify(envelope.p);
+    } catch (error) {
+      throw new MessageBusError(
+        'UNSERIALIZABLE_MESSAGE',
+        `message cannot be sent as JSON: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+    const problem = unfaithful(envelope.p, 'message', 0);
+    if (payload === undefined || problem !== undefined) {
+      throw new MessageBusError('UNSERIALIZABLE_MESSAGE', `message cannot be sent faithfully as JSON: ${problem ?? 'message is not JSON'}`);
+    }
+    const sender = envelope.s === undefined ? '' : `,"s":${JSON.stringify(envelope.s)}`;
+    return `{"v":1,"id":${JSON.stringify(envelope.id)},"ts":${envelope.ts},"src":${JSON.stringify(envelope.src)},"seq":${envelope.seq}${sender},"p":${payload}}`;
+  },
+  decode(raw: string): unknown {
+    // The reviver costs time on every value: only pay it when the text could hold such a key.
+    return raw.includes('"__proto__"') ? JSON.parse(raw, dropProtoKeys) : JSON.parse(raw);
+  },
+};
+
+const ENVELOPE_KEYS = new Set(['v', 'id', 'ts', 'src', 'seq', 's', 'p']);
+
+/** Checks that a decoded value is a version-1 envelope with exactly the known fields; returns why not, or the envelope. */
+export function parseEnvelope(value: unknown): Envelope | string {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not an envelope object';
+  const record = value as Record<string, unknown>;
+  if (record['v'] !== 1) return `unknown envelope version ${JSON.stringify(record['v']) ?? 'undefined'}`;
+  for (const key of Object.keys(record)) {
+    if (!ENVELOPE_KEYS.has(key)) return `unexpected envelope field '${key}'`;
+  }
+  if (typeof record['id'] !== 'string' || record['id'].length === 0) return 'envelope id is missing';
+  if (typeof record['ts'] !== 'number' || !Number.isFinite(record['ts'])) return 'envelope ts is not a number';
+  if (typeof record['src'] !== 'string' || record['src'].length === 0) return 'envelope src is missing';
+  if (typeof record['seq'] !== 'number' || !Number.isSafeInteger(record['seq']) || record['seq'] < 1) {
+    return 'envelope seq is not a positive integer';
+  }
+  if (record['s'] !== undefined && typeof record['s'] !== 'string') return 'envelope sender is not a string';
+  if (!('p' in record) || record['p'] === undefined) return 'envelope has no payload';
+  return record as unknown as Envelope;
+}

@@ -1,0 +1,387 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { RedisConnectionManager } from '@shim/connection';
+import type { Redis } from 'ioredis';
+import type { Envelope } from './codec.js';
+import { MessageBusError, MessageHandlerError, formatIssues } from './errors.js';
+import type { DeadLetterEvent, InvalidMessageEvent } from './events.js';
+import { validate } from './internal/schema.js';
+import { DEFAULT_INBOX_OPTIONS, positiveInteger, type InboxOptions } from './options.js';
+
+/** What an inbox handler learns about a message besides its payload. */
+export interface InboxMessageMeta {
+  /** `inbox:<recipient>`. */
+  channel: string;
+  recipient: string;
+  /** Stream id of the message: its place in the inbox (acknowledgement and dead-letter refer to it). */
+  id: string;
+  /** The envelope's message id (`<publisher instance>:<seq>`). */
+  messageId: string;
+  /** When it was sent. Unit: ms since epoch (sender's clock). */
+  sentAt: number;
+  /** The sender's name, when it gave one. */
+  sender?: string;
+  /** 1 on first delivery, more on redeliveries; 0 for `peek()`. */
+  deliveryCount: number;
+}
+
+/** Called with each inbox message. Returning acknowledges it; throwing or rejecting leaves it for redelivery. */
+export type InboxHandler<TMessage = unknown> = (message: TMessage, meta: InboxMessageMeta) => void | Promise<void>;
+
+/** A message as `peek()` returns it. */
+export interface InboxEntry<TMessage = unknown> {
+  id: string;
+  message: TMessage;
+  meta: InboxMessageMeta;
+}
+
+/** A message in the dead-letter stream. */
+export interface DeadLetter {
+  /** Id in the dead-letter stream. */
+  id: string;
+  /** Its id in the inbox it came from. */
+  originalId: string;
+  reason: string;
+  deliveryCount: number;
+  /** The message as it was encoded. */
+  raw: string;
+}
+
+/** @internal What an {@link Inbox} needs from its bus. */
+export interface InboxContext {
+  manager: RedisConnectionManager;
+  keys: { stream: string; dead: string; trimmed: string };
+  recipient: string;
+  decode(raw: string): Envelope | string;
+  emit(event: 'error' | 'dead-letter', payload: Error | DeadLetterEvent): void;
+  onInvalid(event: InvalidMessageEvent): void;
+  onClosed(inbox: { close(): Promise<void> }): void;
+}
+
+/** Consumer group every inbox uses: instances of one recipient share (and split) its messages. */
+const GROUP = 'shim-inbox';
+const DEAD_LETTER_MAX_LENGTH = 10_000;
+
+type StreamEntry = [id: string, fields: string[] | null];
+
+function field(fields: string[], name: string): string | undefined {
+  for (let index = 0; index + 1 < fields.length; index += 2) if (fields[index] === name) return fields[index + 1];
+  return undefined;
+}
+
+/**
+ * The durable inbox of one recipient: a Redis Stream read through a consumer group. Delivery is
+ * at-least-once: a message is acknowledged (and deleted) only after its handler returned; one read
+ * but not acknowledged within `redeliverAfterMs` is delivered again — never while its handler still
+ * runs, because the consumer keeps claiming it until the handler ends — and one that fails
+ * `maxDeliveries` times goes to a dead-letter stream.
+ */
+export class Inbox<TMessage = unknown> {
+  readonly #context: InboxContext;
+  readonly #redeliverAfterMs: number;
+  readonly #maxDeliveries: number;
+  readonly #batchSize: number;
+  readonly #blockMs: number;
+  readonly #schema: StandardSchemaV1 | undefined;
+  readonly #consumer = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  #loop: Promise<void> | undefined;
+  #blocking: Redis | undefined;
+  #blockingId: string | undefined;
+  #stopping = false;
+  #wake: (() => void) | undefined;
+  #closing: Promise<void> | undefined;
+
+  /** @internal Made by `MessageBusWrapper.inbox()`. */
+  constructor(context: InboxContext, options: InboxOptions & { schema?: StandardSchemaV1 | undefined }) {
+    this.#context = context;
+    this.#redeliverAfterMs = positiveInteger(
+      'redeliverAfterMs',
+      options.redeliverAfterMs ?? DEFAULT_INBOX_OPTIONS.redeliverAfterMs,
+      2_147_483_647,
+    );
+    this.#maxDeliveries = positiveInteger('maxDeliveries', options.maxDeliveries ?? DEFAULT_INBOX_OPTIONS.maxDeliveries);
+    this.#batchSize = positiveInteger('batchSize', options.batchSize ?? DEFAULT_INBOX_OPTIONS.batchSize, 10_000);
+    // Idle reads wake up this often to redeliver what others left unacknowledged.
+    this.#blockMs = Math.min(5_000, this.#redeliverAfterMs);
+    this.#schema = options.schema;
+  }
+
+  /** The recipient this inbox belongs to. */
+  get recipient(): string {
+    return this.#context.recipient;
+  }
+
+  /**
+   * Starts delivering messages to `handler`, oldest first, and resolves once consuming has started
+   * with a function that stops it (after the handler in progress, if any, has finished).
+   */
+  async consume(handler: InboxHandler<TMessage>): Promise<() => Promise<void>> {
+    this.#assertOpen();
+    if (typeof handler !== 'function') throw new MessageBusError('INVALID_OPTION', 'handler must be a function');
+    if (this.#loop !== undefined) throw new MessageBusError('INVALID_OPTION', 'this inbox is already being consumed');
+    const command = this.#context.manager.getConnection();
+    await this.#ensureGroup(command);
+    const blocking = await this.#context.manager.createConnection('blocking');
+    this.#blocking = blocking;
+    this.#blockingId = String(await blocking.client('ID'));
+    blocking.on('ready', this.#refreshBlockingId);
+    this.#stopping = false;
+    this.#loop = this.#run(handler as InboxHandler, blocking);
+    let stopped: Promise<void> | undefined;
+    return () => (stopped ??= this.#stop());
+  }
+
+  /** Up to `count` waiting messages, oldest first, without consuming them. */
+  async peek(count = 10): Promise<InboxEntry<TMessage>[]> {
+    this.#assertOpen();
+    positiveInteger('count', count, 10_000);
+    const entries = (await this.#context.manager
+      .getConnection()
+      .xrange(this.#context.keys.stream, '-', '+', 'COUNT', count)) as StreamEntry[];
+    const result: InboxEntry<TMessage>[] = [];
+    for (const [id, fields] of entries) {
+      const raw = fields === null ? undefined : field(fields, 'm');
+      if (raw === undefined) continue;
+      const envelope = this.#decode(raw);
+      if (envelope === undefined) continue;
+      result.push({ id, message: envelope.p as TMessage, meta: this.#meta(id, envelope, 0) });
+    }
+    return result;
+  }
+
+  /** Up to `count` dead letters, oldest first. */
+  async deadLetters(count = 10): Promise<DeadLetter[]> {
+    this.#assertOpen();
+    positiveInteger('count', count, 10_000);
+    const entries = (await this.#context.manager
+      .getConnection()
+      .xrange(this.#context.keys.dead, '-', '+', 'COUNT', count)) as StreamEntry[];
+    return entries.map(([id, fields]) => ({
+      id,
+      originalId: field(fields ?? [], 'id') ?? '',
+      reason: field(fields ?? [], 'reason') ?? '',
+      deliveryCount: Number(field(fields ?? [], 'deliveries') ?? 0),
+      raw: field(fields ?? [], 'm') ?? '',
+    }));
+  }
+
+  /** How many messages were trimmed from this inbox because it reached `inboxMaxLength`. */
+  async trimmedCount(): Promise<number> {
+    this.#assertOpen();
+    return Number((await this.#context.manager.getConnection().get(this.#context.keys.trimmed)) ?? 0);
+  }
+
+  /** Stops consuming (if it was) and forgets the inbox. Idempotent. Messages stay in Redis. */
+  close(): Promise<void> {
+    this.#closing ??= this.#stop().finally(() => {
+      this.#context.onClosed(this);
+    });
+    return this.#closing;
+  }
+
+  // ---------------------------------------------------------------- consuming
+
+  readonly #refreshBlockingId = (): void => {
+    // A reconnect gives the blocking connection a new client id; CLIENT UNBLOCK needs the current one.
+    void this.#blocking
+      ?.client('ID')
+      .then((id) => {
+        this.#blockingId = String(id);
+      })
+      .catch(() => undefined);
+  };
+
+  async #ensureGroup(command: Redis): Promise<void> {
+    try {
+      // From '0': messages sent before the recipient ever ran are delivered too.
+      await command.xgroup('CREATE', this.#context.keys.stream, GROUP, '0', 'MKSTREAM');
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('BUSYGROUP')) throw error;
+    }
+  }
+
+  async #run(handler: InboxHandler, blocking: Redis): Promise<void> {
+    const command = this.#context.manager.getConnection();
+    const { stream } = this.#context.keys;
+    let failures = 0;
+    while (!this.#stopping) {
+      try {
+        await this.#reclaim(handler, command);
+        if (this.#stopping) break;
+        const reply = (await blocking.xreadgroup(
+          'GROUP', GROUP, this.#consumer, 'COUNT', this.#batchSize, 'BLOCK', this.#blockMs, 'STREAMS', stream, '>',
+        )) as Array<[string, StreamEntry[]]> | null;
+        for (const [id, fields] of reply?.[0]?.[1] ?? []) await this.#process(handler, { id, fields, deliveries: 1 });
+        failures = 0;
+      } catch (error) {
+        if (this.#stopping) break;
+        if (error instanceof Error && error.message.startsWith('NOGROUP')) {
+          // The stream or its group is gone (Redis restarted without persistence, or someone deleted it).
+          await this.#ensureGroup(command).catch(() => undefined);
+          continue;
+        }
+        failures += 1;
+        this.#context.emit('error', error instanceof Error ? error : new Error(String(error)));
+        await this.#sleep(Math.min(5_000, 50 * 2 ** failures));
+      }
+    }
+  }
+
+  /** Claims and processes what other consumers (or an earlier run) left unacknowledged for `redeliverAfterMs`. */
+  async #reclaim(handler: InboxHandler, command: Redis): Promise<void> {
+    const { stream } = this.#context.keys;
+    const [, entries] = (await command.xautoclaim(
+      stream, GROUP, this.#consumer, this.#redeliverAfterMs, '0-0', 'COUNT', this.#batchSize,
+    )) as [string, StreamEntry[], string[]];
+    if (entries.length === 0) return;
+    const first = entries[0]?.[0] ?? '-';
+    const last = entries[entries.length - 1]?.[0] ?? '+';
+    const pending = (await command.xpending(stream, GROUP, first, last, entries.length, this.#consumer)) as Array<
+      [string, string, number, number]
+    >;
+    const deliveries = new Map(pending.map(([id, , , count]) => [id, count]));
+    for (const [id, fields] of entries) {
+      if (this.#stopping) return;
+      await this.#process(handler, { id, fields, deliveries: deliveries.get(id) ?? 2 });
+    }
+  }
+
+  async #process(handler: InboxHandler, entry: { id: string; fields: string[] | null; deliveries: number }): Promise<void> {
+    const { id, deliveries } = entry;
+    const raw = entry.fields === null ? undefined : field(entry.fields, 'm');
+    if (raw === undefined) {
+      // Trimmed while pending: nothing left to deliver.
+      await this.#ack(id);
+      return;
+    }
+    if (deliveries > this.#maxDeliveries) {
+      await this.#deadLetter({ id, raw, reason: `not acknowledged after ${deliveries - 1} deliveries`, deliveries: deliveries - 1 });
+      return;
+    }
+    const envelope = this.#decode(raw);
+    if (envelope === undefined) {
+      await this.#deadLetter({ id, raw, reason: 'invalid message', deliveries });
+      return;
+    }
+    let payload = envelope.p;
+    if (this.#schema !== undefined) {
+      const checked = await validate(this.#schema, payload);
+      if (!checked.ok) {
+        const reason = `schema: ${formatIssues(checked.issues)}`;
+        this.#context.onInvalid({ channel: `inbox:${this.recipient}`, reason, raw });
+        await this.#deadLetter({ id, raw, reason, deliveries });
+        return;
+      }
+      payload = checked.value;
+    }
+    const command = this.#context.manager.getConnection();
+    // Keep the message ours while the handler runs: resetting its idle time stops anyone (us included) redelivering it.
+    const heartbeat = setInterval(() => {
+      command.xclaim(this.#context.keys.stream, GROUP, this.#consumer, 0, id, 'JUSTID').catch(() => undefined);
+    }, Math.max(20, Math.floor(this.#redeliverAfterMs / 3)));
+    heartbeat.unref();
+    try {
+      await handler(payload, this.#meta(id, envelope, deliveries));
+    } catch (error) {
+      this.#context.emit('error', new MessageHandlerError(`inbox:${this.recipient}`, id, error));
+      if (deliveries >= this.#maxDeliveries) {
+        const reason = `handler failed ${deliveries} times: ${error instanceof Error ? error.message : String(error)}`;
+        await this.#deadLetter({ id, raw, reason, deliveries });
+      }
+      return;
+    } finally {
+      clearInterval(heartbeat);
+    }
+    await this.#ack(id);
+  }
+
+  #decode(raw: string): Envelope | undefined {
+    const envelope = this.#context.decode(raw);
+    if (typeof envelope !== 'string') return envelope;
+    this.#context.onInvalid({ channel: `inbox:${this.recipient}`, reason: envelope, raw });
+    return undefined;
+  }
+
+  #meta(id: string, envelope: Envelope, deliveryCount: number): InboxMessageMeta {
+    const meta: InboxMessageMeta = {
+      channel: `inbox:${this.recipient}`,
+      recipient: this.recipient,
+      id,
+      messageId: envelope.id,
+      sentAt: envelope.ts,
+      deliveryCount,
+    };
+    if (envelope.s !== undefined) meta.sender = envelope.s;
+    return meta;
+  }
+
+  async #ack(id: string): Promise<void> {
+    const { stream } = this.#context.keys;
+    // Acknowledged messages leave the stream, so it only holds what still waits (peek shows exactly that).
+    await this.#context.manager.getConnection().multi().xack(stream, GROUP, id).xdel(stream, id).exec();
+  }
+
+  async #deadLetter(letter: { id: string; raw: string; reason: string; deliveries: number }): Promise<void> {
+    const { stream, dead } = this.#context.keys;
+    await this.#context.manager
+      .getConnection()
+      .multi()
+      .xadd(dead, 'MAXLEN', '~', DEAD_LETTER_MAX_LENGTH, '*', 'm', letter.raw, 'reason', letter.reason, 'deliveries', letter.deliveries, 'id', letter.id)
+      .xack(stream, GROUP, letter.id)
+      .xdel(stream, letter.id)
+      .exec();
+    this.#context.emit('dead-letter', {
+      recipient: this.recipient,
+      id: letter.id,
+      deliveryCount: letter.deliveries,
+      reason: letter.reason,
+    });
+  }
+
+  async #sleep(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.#wake = undefined;
+  }
+
+  async #stop(): Promise<void> {
+    const loop = this.#loop;
+    if (loop === undefined) return;
+    this.#stopping = true;
+    this.#wake?.();
+    const command = this.#context.manager.getConnection();
+    // Wake the blocked XREADGROUP now rather than after blockMs; repeat in case it was not blocked yet.
+    let done = false;
+    void loop.finally(() => {
+      done = true;
+    });
+    while (!done) {
+      if (this.#blockingId !== undefined) await command.client('UNBLOCK', this.#blockingId).catch(() => undefined);
+      await Promise.race([loop, new Promise((resolve) => setTimeout(resolve, 50))]);
+    }
+    const blocking = this.#blocking;
+    blocking?.off('ready', this.#refreshBlockingId);
+    this.#blocking = undefined;
+    this.#blockingId = undefined;
+    this.#loop = undefined;
+    if (blocking !== undefined) await this.#context.manager.releaseConnection(blocking);
+    await this.#forgetConsumer(command).catch(() => undefined);
+  }
+
+  /** Removes this consumer from the group when it holds nothing, so consumers do not pile up. */
+  async #forgetConsumer(command: Redis): Promise<void> {
+    const { stream } = this.#context.keys;
+    const pending = (await command.xpending(stream, GROUP, '-', '+', 1, this.#consumer)) as unknown[];
+    if (pending.length === 0) await command.xgroup('DELCONSUMER', stream, GROUP, this.#consumer);
+  }
+
+  #assertOpen(): void {
+    if (this.#closing !== undefined) throw new MessageBusError('BUS_CLOSED', `the inbox of '${this.recipient}' was closed`);
+  }
+}

@@ -1,0 +1,512 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { RedisConnectionManager } from '@shim/connection';
+import type { Redis } from 'ioredis';
+import { parseEnvelope, type Envelope, type MessageCodec } from './codec.js';
+import { MessageBusError, MessageHandlerError, MessageValidationError, formatIssues } from './errors.js';
+import type { InvalidMessageEvent, MessageBusEvents } from './events.js';
+import { Inbox, type InboxContext } from './inbox.js';
+import { assertSchema, validate } from './internal/schema.js';
+import { assertChannel, assertPattern, assertRecipient, busKeys, type BusKeys } from './keys.js';
+import {
+  DEFAULT_MESSAGE_BUS_OPTIONS,
+  positiveInteger,
+  type InboxOptions,
+  type MessageBusOptions,
+} from './options.js';
+import { TypedChannel } from './typed-channel.js';
+
+/** What a handler learns about a message besides its payload. */
+export interface MessageMeta {
+  /** The user's channel name (for patterns: the channel that matched). */
+  channel: string;
+  /** Message id, unique per publisher instance. */
+  id: string;
+  /** When it was sent. Unit: ms since epoch (publisher's clock). */
+  sentAt: number;
+  /** The publisher's name, when it gave one. */
+  sender?: string;
+  /** Position in this publisher's sequence on this channel (1, 2, 3 …). */
+  seq: number;
+  /** The pattern that matched, for pattern subscriptions. */
+  pattern?: string;
+}
+
+/** {@link MessageMeta} of a pattern subscription: `pattern` is always set. */
+export interface PatternMessageMeta extends MessageMeta {
+  pattern: string;
+}
+
+/** Called with each message of a channel subscription. A throw or rejection is reported as `error`. */
+export type Handler<TMessage = unknown> = (message: TMessage, meta: MessageMeta) => void | Promise<void>;
+
+/** Called with each message of a pattern subscription. */
+export type PatternHandler<TMessage = unknown> = (message: TMessage, meta: PatternMessageMeta) => void | Promise<void>;
+
+/** Removes the subscription it was returned for; unsubscribes in Redis when it was the last handler. */
+export type Unsubscribe = () => Promise<void>;
+
+/** Options of {@link MessageBusWrapper.send}. */
+export interface SendOptions {
+  /** Validate the message with this Standard Schema before sending (nothing is sent when it fails). */
+  schema?: StandardSchemaV1 | undefined;
+}
+
+/** Counters since the bus was created. */
+export interface MessageBusStats {
+  published: number;
+  /** Handler calls made (one message with two handlers counts twice). */
+  delivered: number;
+  invalid: number;
+  handlerErrors: number;
+  /** Gap events, and the messages they reported missing. */
+  gaps: number;
+  missed: number;
+}
+
+type Kind = 'channel' | 'pattern';
+
+interface Registration {
+  readonly handler: (message: unknown, meta: PatternMessageMeta) => void | Promise<void>;
+  readonly schema: StandardSchemaV1 | undefined;
+}
+
+type Dispatch = { kind: Kind; subscription: string; redisChannel: string; raw: string };
+
+const MAX_TRACKED_PUBLISHERS = 10_000;
+const noop = (): void => {};
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
+}
+
+/**
+ * Typed Redis Pub/Sub (at-most-once) and durable direct messages on Redis Streams
+ * (at-least-once), on the connections of a {@link RedisConnectionManager}.
+ *
+ * @example
+ * ```ts
+ * const bus = new MessageBusWrapper(manager, { sender: 'worker-1' });
+ * await bus.subscribe('task.progress', (message, meta) => console.log(meta.sender, message));
+ * await bus.publish('task.progress', { task: 't1', percent: 50 });
+ * ```
+ */
+export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
+  readonly #manager: RedisConnectionManager;
+  readonly #keys: BusKeys;
+  readonly #codec: MessageCodec;
+  readonly #maxBytes: number;
+  readonly #inboxMaxLength: number;
+  readonly #sender: string | undefined;
+  /** Random id of this bus instance: publishers are told apart by it, not by their (optional) names. */
+  readonly #src = randomUUID();
+  readonly #seq = new Map<string, number>();
+  readonly #registrations: Record<Kind, Map<string, Set<Registration>>> = { channel: new Map(), pattern: new Map() };
+  readonly #subscribed: Record<Kind, Set<string>> = { channel: new Set(), pattern: new Set() };
+  readonly #ops = new Map<string, Promise<void>>();
+  readonly #lastSeq = new Map<string, number>();
+  readonly #inboxes = new Set<{ close(): Promise<void> }>();
+  readonly #stats: MessageBusStats = { published: 0, delivered: 0, invalid: 0, handlerErrors: 0, gaps: 0, missed: 0 };
+  #subscriber: Promise<Redis> | undefined;
+  #closing: Promise<void> | undefined;
+
+  /** Validates `options` at once (throws `MessageBusError` `INVALID_OPTION`); connects nothing. */
+  constructor(connection: RedisConnectionManager, options: MessageBusOptions = {}) {
+    super();
+    if (typeof (connection as Partial<RedisConnectionManager> | null)?.getConnection !== 'function') {
+      throw new MessageBusError('INVALID_OPTION', 'connection must be a RedisConnectionManager');
+    }
+    this.#manager = connection;
+    this.#keys = busKeys(connection.namespace);
+    this.#maxBytes = positiveInteger('maxMessageBytes', options.maxMessageBytes ?? DEFAULT_MESSAGE_BUS_OPTIONS.maxMessageBytes);
+    this.#inboxMaxLength = positiveInteger('inboxMaxLength', options.inboxMaxLength ?? DEFAULT_MESSAGE_BUS_OPTIONS.inboxMaxLength);
+    const codec = options.codec ?? DEFAULT_MESSAGE_BUS_OPTIONS.codec;
+    if (typeof codec.encode !== 'function' || typeof codec.decode !== 'function') {
+      throw new MessageBusError('INVALID_OPTION', "invalid option 'codec': expected { encode(envelope), decode(raw) }");
+    }
+    this.#codec = codec;
+    if (options.sender !== undefined) {
+      if (typeof options.sender !== 'string' || options.sender.length === 0 || options.sender.length > 256) {
+        throw new MessageBusError('INVALID_OPTION', "invalid option 'sender': expected a string of 1 to 256 characters");
+      }
+      this.#sender = options.sender;
+    }
+  }
+
+  /** Counters since the bus was created. */
+  get stats(): Readonly<MessageBusStats> {
+    return { ...this.#stats };
+  }
+
+  /**
+   * Publishes `message` on `channel` (at-most-once: only subscribers connected right now receive it).
+   * Resolves with the number of subscriber connections Redis handed it to — a count, not a delivery
+   * receipt. Throws before sending anything when the channel name or the message is invalid.
+   */
+  async publish(channel: string, message: unknown): Promise<number> {
+    this.#assertOpen();
+    const name = assertChannel(channel);
+    const raw = this.#encode(`c:${name}`, message);
+    const receivers = await this.#manager.getConnection().publish(this.#keys.channel(name), raw);
+    this.#stats.published += 1;
+    return receivers;
+  }
+
+  /**
+   * Calls `handler(message, meta)` for every message published on `channel` from now on. Resolves once
+   * Redis confirmed the subscription, so a publish right after it is received. Handlers of one channel
+   * share one Redis subscription.
+   */
+  async subscribe<TMessage = unknown>(channel: string, handler: Handler<TMessage>): Promise<Unsubscribe> {
+    return this.#subscribe('channel', assertChannel(channel), handler as Registration['handler'], undefined);
+  }
+
+  /** Like {@link MessageBusWrapper.subscribe} for every channel matching a Redis glob (`*`, `?`, `[...]`). */
+  async subscribePattern<TMessage = unknown>(pattern: string, handler: PatternHandler<TMessage>): Promise<Unsubscribe> {
+    return this.#subscribe('pattern', assertPattern(pattern), handler as Registration['handler'], undefined);
+  }
+
+  /** Removes `handler` from `channel` (every handler when omitted); unsubscribes in Redis when none is left. */
+  async unsubscribe(channel: string, handler?: Handler<never>): Promise<void> {
+    return this.#remove('channel', this.#keys.channel(assertChannel(channel)), handler);
+  }
+
+  /** Removes `handler` from `pattern` (every handler when omitted). */
+  async unsubscribePattern(pattern: string, handler?: PatternHandler<never>): Promise<void> {
+    return this.#remove('pattern', this.#keys.pattern(assertPattern(pattern)), handler);
+  }
+
+  /**
+   * A channel whose messages are checked by a Standard Schema (zod, valibot, arktype …): `publish`
+   * validates before sending, subscribers only ever see valid messages.
+   */
+  channel<S extends StandardSchemaV1>(name: string, schema: S): TypedChannel<S> {
+    return new TypedChannel(
+      {
+        name: assertChannel(name),
+        schema: assertSchema(schema) as S,
+        publish: (data) => this.publish(name, data),
+        subscribe: (handler) => this.#subscribe('channel', name, handler as Registration['handler'], schema),
+        unsubscribe: (handler) => this.unsubscribe(name, handler),
+      },
+    );
+  }
+
+  /**
+   * Appends `message` to `recipientId`'s durable inbox (a Redis Stream) and wakes it if it listens.
+   * Resolves with the message's stream id. At-least-once: see {@link MessageBusWrapper.inbox}.
+   */
+  async send(recipientId: string, message: unknown, options: SendOptions = {}): Promise<string> {
+    this.#assertOpen();
+    const recipient = assertRecipient(recipientId);
+    if (options.schema !== undefined) {
+      const checked = await validate(assertSchema(options.schema), message);
+      if (!checked.ok) throw new MessageValidationError(`inbox:${recipient}`, checked.issues);
+    }
+    const raw = this.#encode(`i:${recipient}`, message);
+    const keys = this.#keys.inbox(recipient);
+    const id = (await this.#manager
+      .getConnection()
+      .eval(SEND_SCRIPT, 2, keys.stream, keys.trimmed, raw, this.#inboxMaxLength)) as string;
+    this.#stats.published += 1;
+    return id;
+  }
+
+  /** The durable inbox of `recipientId`: read it in order, peek, or consume with acknowledgement. */
+  inbox<TMessage = unknown>(recipientId: string, options: InboxOptions & { schema?: StandardSchemaV1 } = {}): Inbox<TMessage> {
+    this.#assertOpen();
+    const recipient = assertRecipient(recipientId);
+    const context: InboxContext = {
+      manager: this.#manager,
+      keys: this.#keys.inbox(recipient),
+      recipient,
+      decode: (raw) => this.#decode(raw),
+      emit: (event, payload) => {
+        this.#emit(event, payload as never);
+      },
+      onInvalid: (event) => {
+        this.#invalid(event);
+      },
+      onClosed: (inbox) => this.#inboxes.delete(inbox),
+    };
+    const inbox = new Inbox<TMessage>(context, {
+      ...options,
+      schema: options.schema === undefined ? undefined : assertSchema(options.schema),
+    });
+    this.#inboxes.add(inbox);
+    return inbox;
+  }
+
+  /**
+   * Stops every inbox consumer, drops every subscription and releases the subscriber connection.
+   * Idempotent; afterwards every method throws `BUS_CLOSED`. The manager itself stays connected.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  /** Same as {@link MessageBusWrapper.close}, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // ---------------------------------------------------------------- encoding
+
+  #encode(sequenceKey: string, message: unknown): string {
+    if (message === undefined) {
+      throw new MessageBusError('UNSERIALIZABLE_MESSAGE', 'message is undefined: send null or an object instead');
+    }
+    const seq = (this.#seq.get(sequenceKey) ?? 0) + 1;
+    const envelope: Envelope = { v: 1, id: `${this.#src}:${seq}`, ts: Date.now(), src: this.#src, seq, p: message };
+    if (this.#sender !== undefined) envelope.s = this.#sender;
+    let raw: string;
+    try {
+      raw = this.#codec.encode(envelope);
+    } catch (error) {
+      if (error instanceof MessageBusError) throw error;
+      throw new MessageBusError('UNSERIALIZABLE_MESSAGE', `the codec could not encode the message: ${String(error)}`, { cause: error });
+    }
+    // A UTF-16 unit is at most 3 UTF-8 bytes: only count bytes when the limit is in reach.
+    if (raw.length * 3 > this.#maxBytes && Buffer.byteLength(raw) > this.#maxBytes) {
+      throw new MessageBusError(
+        'MESSAGE_TOO_LARGE',
+        `message is ${Buffer.byteLength(raw)} bytes encoded, over the limit of ${this.#maxBytes} (option maxMessageBytes)`,
+      );
+    }
+    this.#seq.set(sequenceKey, seq);
+    return raw;
+  }
+
+  #decode(raw: string): Envelope | string {
+    if (raw.length > this.#maxBytes && Buffer.byteLength(raw) > this.#maxBytes) return `larger than ${this.#maxBytes} bytes`;
+    let value: unknown;
+    try {
+      value = this.#codec.decode(raw);
+    } catch (error) {
+      return `cannot be decoded: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    return parseEnvelope(value);
+  }
+
+  // ---------------------------------------------------------------- subscriptions
+
+  async #subscribe(
+    kind: Kind,
+    name: string,
+    handler: Registration['handler'],
+    schema: StandardSchemaV1 | undefined,
+  ): Promise<Unsubscribe> {
+    this.#assertOpen();
+    if (typeof handler !== 'function') {
+      throw new MessageBusError('INVALID_OPTION', 'handler must be a function');
+    }
+    const redisName = kind === 'channel' ? this.#keys.channel(name) : this.#keys.pattern(name);
+    const registration: Registration = { handler, schema };
+    const map = this.#registrations[kind];
+    let set = map.get(redisName);
+    if (set === undefined) {
+      set = new Set();
+      map.set(redisName, set);
+    }
+    set.add(registration);
+    try {
+      await this.#reconcile(kind, redisName);
+    } catch (error) {
+      set.delete(registration);
+      await this.#reconcile(kind, redisName).catch(noop);
+      throw error;
+    }
+    let removed = false;
+    return async () => {
+      if (removed) return;
+      removed = true;
+      this.#registrations[kind].get(redisName)?.delete(registration);
+      await this.#reconcile(kind, redisName);
+    };
+  }
+
+  async #remove(kind: Kind, redisName: string, handler: ((...args: never[]) => unknown) | undefined): Promise<void> {
+    this.#assertOpen();
+    const set = this.#registrations[kind].get(redisName);
+    if (set === undefined) return;
+    for (const registration of set) {
+      if (handler === undefined || registration.handler === handler) set.delete(registration);
+    }
+    await this.#reconcile(kind, redisName);
+  }
+
+  /** Brings Redis in line with the handlers of `redisName`, one operation at a time per name. */
+  #reconcile(kind: Kind, redisName: string): Promise<void> {
+    const key = `${kind}:${redisName}`;
+    const next = (this.#ops.get(key) ?? Promise.resolve()).then(async () => {
+      const wanted = (this.#registrations[kind].get(redisName)?.size ?? 0) > 0;
+      const subscribed = this.#subscribed[kind].has(redisName);
+      if (wanted && !subscribed) {
+        const subscriber = await this.#getSubscriber();
+        if (kind === 'channel') await subscriber.subscribe(redisName);
+        else await subscriber.psubscribe(redisName);
+        this.#subscribed[kind].add(redisName);
+      } else if (!wanted && subscribed) {
+        const subscriber = await this.#getSubscriber();
+        if (kind === 'channel') await subscriber.unsubscribe(redisName);
+        else await subscriber.punsubscribe(redisName);
+        this.#subscribed[kind].delete(redisName);
+      }
+      if (!wanted) this.#registrations[kind].delete(redisName);
+    });
+    const settled = next.catch(noop);
+    this.#ops.set(key, settled);
+    void settled.then(() => {
+      if (this.#ops.get(key) === settled) this.#ops.delete(key);
+    });
+    return next;
+  }
+
+  #getSubscriber(): Promise<Redis> {
+    this.#subscriber ??= this.#manager.createConnection('subscriber').then((subscriber) => {
+      subscriber.on('message', this.#onMessage);
+      subscriber.on('pmessage', this.#onPatternMessage);
+      return subscriber;
+    });
+    const pending = this.#subscriber;
+    // A failed creation is not cached: the next subscribe tries again.
+    pending.catch(() => {
+      if (this.#subscriber === pending) this.#subscriber = undefined;
+    });
+    return pending;
+  }
+
+  readonly #onMessage = (redisChannel: string, raw: string): void => {
+    this.#dispatch({ kind: 'channel', subscription: redisChannel, redisChannel, raw });
+  };
+
+  readonly #onPatternMessage = (pattern: string, redisChannel: string, raw: string): void => {
+    this.#dispatch({ kind: 'pattern', subscription: pattern, redisChannel, raw });
+  };
+
+  #dispatch({ kind, subscription, redisChannel, raw }: Dispatch): void {
+    const registrations = this.#registrations[kind].get(subscription);
+    if (registrations === undefined || registrations.size === 0) return;
+    const channel = this.#keys.userChannel(redisChannel);
+    const pattern = kind === 'pattern' ? this.#keys.userChannel(subscription) : undefined;
+    const envelope = this.#decode(raw);
+    if (typeof envelope === 'string') {
+      this.#invalid({ channel, ...(pattern === undefined ? {} : { pattern }), reason: envelope, raw });
+      return;
+    }
+    this.#trackGap(`${kind}:${subscription}`, channel, envelope);
+    const meta: PatternMessageMeta = { channel, id: envelope.id, sentAt: envelope.ts, seq: envelope.seq } as PatternMessageMeta;
+    if (envelope.s !== undefined) meta.sender = envelope.s;
+    if (pattern !== undefined) meta.pattern = pattern;
+    for (const registration of registrations) this.#deliver(registration, envelope.p, meta, raw);
+  }
+
+  #deliver(registration: Registration, payload: unknown, meta: PatternMessageMeta, raw: string): void {
+    const { schema } = registration;
+    if (schema === undefined) {
+      this.#call(registration, payload, meta);
+      return;
+    }
+    const onResult = (result: StandardSchemaV1.Result<unknown>): void => {
+      if (result.issues === undefined) this.#call(registration, result.value, meta);
+      else this.#invalid({ channel: meta.channel, reason: `schema: ${formatIssues(result.issues)}`, raw });
+    };
+    const onThrow = (error: unknown): void => {
+      this.#invalid({ channel: meta.channel, reason: `schema validator threw: ${String(error)}`, raw });
+    };
+    try {
+      const result = schema['~standard'].validate(payload);
+      // Sync validators (most) keep delivery in arrival order without a microtask hop.
+      if (isPromiseLike(result)) result.then(onResult, onThrow);
+      else onResult(result);
+    } catch (error) {
+      onThrow(error);
+    }
+  }
+
+  #call(registration: Registration, payload: unknown, meta: PatternMessageMeta): void {
+    this.#stats.delivered += 1;
+    try {
+      const result = registration.handler(payload, meta);
+      if (isPromiseLike(result)) result.then(undefined, (error: unknown) => this.#handlerFailed(meta, error));
+    } catch (error) {
+      this.#handlerFailed(meta, error);
+    }
+  }
+
+  #handlerFailed(meta: MessageMeta, error: unknown): void {
+    this.#stats.handlerErrors += 1;
+    this.#emit('error', new MessageHandlerError(meta.channel, meta.id, error));
+  }
+
+  #trackGap(subscription: string, channel: string, envelope: Envelope): void {
+    const key = `${subscription}\u0000${envelope.src}`;
+    const last = this.#lastSeq.get(key);
+    if (last !== undefined && envelope.seq <= last) return;
+    if (last !== undefined && envelope.seq > last + 1) {
+      const missed = envelope.seq - last - 1;
+      this.#stats.gaps += 1;
+      this.#stats.missed += missed;
+      this.#emit('gap', { channel, sender: envelope.s ?? envelope.src, missed });
+    }
+    // Re-insert so the Map's order is least-recently-seen first, and forget the oldest publishers.
+    this.#lastSeq.delete(key);
+    this.#lastSeq.set(key, envelope.seq);
+    if (this.#lastSeq.size > MAX_TRACKED_PUBLISHERS) {
+      const oldest = this.#lastSeq.keys().next().value;
+      if (oldest !== undefined) this.#lastSeq.delete(oldest);
+    }
+  }
+
+  #invalid(event: InvalidMessageEvent): void {
+    this.#stats.invalid += 1;
+    this.#emit('invalid-message', { ...event, raw: event.raw.slice(0, 200) });
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  #assertOpen(): void {
+    if (this.#closing !== undefined) throw new MessageBusError('BUS_CLOSED', 'the message bus was closed');
+  }
+
+  async #shutdown(): Promise<void> {
+    await Promise.all([...this.#inboxes].map((inbox) => inbox.close()));
+    this.#registrations.channel.clear();
+    this.#registrations.pattern.clear();
+    await Promise.allSettled(this.#ops.values());
+    const pending = this.#subscriber;
+    this.#subscriber = undefined;
+    if (pending === undefined) return;
+    const subscriber = await pending.catch(() => undefined);
+    if (subscriber === undefined) return;
+    subscriber.off('message', this.#onMessage);
+    subscriber.off('pmessage', this.#onPatternMessage);
+    this.#subscribed.channel.clear();
+    this.#subscribed.pattern.clear();
+    // Closing the connection ends every subscription in Redis.
+    await this.#manager.releaseConnection(subscriber);
+  }
+
+  /** Emits without ever throwing: an `error` with no listener is dropped; a throwing listener is routed to `error`. */
+  #emit<K extends keyof MessageBusEvents>(event: K, ...args: MessageBusEvents[K]): void {
+    if (event === 'error' && this.listenerCount('error') === 0) return;
+    try {
+      (this.emit as (event: string, ...args: unknown[]) => boolean)(event, ...args);
+    } catch (error) {
+      if (event !== 'error') this.#emit('error', error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+}
+
+/**
+ * Appends to the inbox stream, trims it to ARGV[2] entries and counts what was trimmed, atomically.
+ * KEYS: stream, trimmed counter (same hash tag). ARGV: encoded message, max length.
+ */
+const SEND_SCRIPT = `
+local id = redis.call('XADD', KEYS[1], '*', 'm', ARGV[1])
+local trimmed = redis.call('XTRIM', KEYS[1], 'MAXLEN', tonumber(ARGV[2]))
+if trimmed > 0 then redis.call('INCRBY', KEYS[2], trimmed) end
+return id
+`;

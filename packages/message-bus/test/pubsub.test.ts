@@ -1,0 +1,220 @@
+import { describe, expect, it } from 'vitest';
+import { waitFor, waitForEvent } from '@shim/testing';
+import { MessageBusWrapper, isMessageBusError, type MessageMeta, type PatternMessageMeta } from '../src/index.js';
+import { collect, createBus, createManager, numpat, numsub } from './helpers.js';
+
+describe('publish / subscribe', () => {
+  it('delivers a message published right after subscribe() resolved, with its meta', async () => {
+    const bus = await createBus({ sender: 'worker-1' });
+    const got = collect<[unknown, MessageMeta]>(1);
+    await bus.subscribe('task.progress', (message, meta) => got.push([message, meta]));
+    const receivers = await bus.publish('task.progress', { task: 't1', percent: 50, tags: ['a'], none: null });
+    expect(receivers).toBe(1);
+    const [[message, meta]] = (await got.done) as [[unknown, MessageMeta]];
+    expect(message).toEqual({ task: 't1', percent: 50, tags: ['a'], none: null });
+    expect(meta.channel).toBe('task.progress');
+    expect(meta.sender).toBe('worker-1');
+    expect(meta.seq).toBe(1);
+    expect(typeof meta.id).toBe('string');
+    expect(Math.abs(meta.sentAt - Date.now())).toBeLessThan(5_000);
+    expect(meta.pattern).toBeUndefined();
+  });
+
+  it('leaves sender out when the publisher named none', async () => {
+    const bus = await createBus();
+    const got = collect<MessageMeta>(1);
+    await bus.subscribe('c', (_message, meta) => got.push(meta));
+    await bus.publish('c', 'plain string');
+    const [meta] = await got.done;
+    expect(meta).not.toHaveProperty('sender');
+  });
+
+  it('publishes on the command connection and subscribes on one dedicated subscriber connection', async () => {
+    const manager = await createManager();
+    const bus = await createBus({}, manager);
+    await bus.subscribe('a', () => {});
+    await bus.subscribe('b', () => {});
+    await bus.subscribePattern('c.*', () => {});
+    const roles = manager.listConnections().map(({ role }) => role);
+    expect(roles).toEqual(['command', 'subscriber']);
+  });
+
+  it('shares one Redis subscription between handlers and unsubscribes after the last one', async () => {
+    const manager = await createManager();
+    const bus = await createBus({}, manager);
+    const redisChannel = `${manager.namespace}:bus:ch:shared`;
+    const first = collect<unknown>(2);
+    const second = collect<unknown>(1);
+    const offFirst = await bus.subscribe('shared', (message) => first.push(message));
+    const offSecond = await bus.subscribe('shared', (message) => second.push(message));
+    expect(await numsub(manager, redisChannel)).toBe(1);
+    expect(await bus.publish('shared', 1)).toBe(1);
+    await second.done;
+    await offSecond();
+    await offSecond();
+    expect(await numsub(manager, redisChannel)).toBe(1);
+    await bus.publish('shared', 2);
+    expect(await first.done).toEqual([1, 2]);
+    expect(second.values).toEqual([1]);
+    await offFirst();
+    expect(await numsub(manager, redisChannel)).toBe(0);
+    expect(await bus.publish('shared', 3)).toBe(0);
+  });
+
+  it('unsubscribe(channel, handler) removes that handler; unsubscribe(channel) removes all', async () => {
+    const manager = await createManager();
+    const bus = await createBus({}, manager);
+    const calls: string[] = [];
+    const a = (): void => void calls.push('a');
+    const b = (): void => void calls.push('b');
+    await bus.subscribe('x', a);
+    await bus.subscribe('x', b);
+    await bus.unsubscribe('x', a);
+    await bus.publish('x', 1);
+    await waitFor(() => calls.length === 1);
+    expect(calls).toEqual(['b']);
+    await bus.unsubscribe('x');
+    expect(await numsub(manager, `${manager.namespace}:bus:ch:x`)).toBe(0);
+    await bus.unsubscribe('never-subscribed');
+  });
+
+  it('matches patterns as Redis globs and reports the matched channel and the pattern', async () => {
+    const manager = await createManager();
+    const bus = await createBus({}, manager);
+    const got: Array<[string, string]> = [];
+    const offStar = await bus.subscribePattern('task.*', (_m, meta: PatternMessageMeta) => void got.push([meta.pattern, meta.channel]));
+    await bus.subscribePattern('log.?', (_m, meta) => void got.push([meta.pattern, meta.channel]));
+    await bus.subscribePattern('job.[ab]', (_m, meta) => void got.push([meta.pattern, meta.channel]));
+    for (const channel of ['task.one', 'task.two.deep', 'log.x', 'log.xy', 'job.a', 'job.c', 'other']) {
+      await bus.publish(channel, channel);
+    }
+    await waitFor(() => got.length === 4);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(got.sort()).toEqual([
+      ['job.[ab]', 'job.a'],
+      ['log.?', 'log.x'],
+      ['task.*', 'task.one'],
+      ['task.*', 'task.two.deep'],
+    ]);
+    expect(await numpat(manager)).toBeGreaterThanOrEqual(3);
+    const before = await numpat(manager);
+    await bus.subscribePattern('task.*', () => {});
+    expect(await numpat(manager)).toBe(before);
+    await offStar();
+    expect(await numpat(manager)).toBe(before);
+    await bus.unsubscribePattern('task.*');
+    expect(await numpat(manager)).toBe(before - 1);
+  });
+
+  it('keeps two namespaces on one Redis apart', async () => {
+    const busA = await createBus();
+    const busB = await createBus();
+    const gotA = collect<unknown>(1);
+    const gotB: unknown[] = [];
+    await busA.subscribe('news', (m) => gotA.push(m));
+    await busA.subscribePattern('*', () => {});
+    await busB.subscribe('news', (m) => void gotB.push(m));
+    await busB.subscribePattern('*', (m) => void gotB.push(m));
+    await busA.publish('news', 'for A');
+    expect(await gotA.done).toEqual(['for A']);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(gotB).toEqual([]);
+  });
+
+  it('rejects empty names and names with whitespace or control characters, sending nothing', async () => {
+    const bus = await createBus();
+    for (const bad of ['', ' ', 'a b', 'tab\there', 'line\nbreak', 'nul\u0000', 'x'.repeat(257)]) {
+      await expect(bus.publish(bad, {})).rejects.toMatchObject({ code: 'INVALID_CHANNEL' });
+      await expect(bus.subscribe(bad, () => {})).rejects.toMatchObject({ code: 'INVALID_CHANNEL' });
+      await expect(bus.subscribePattern(bad, () => {})).rejects.toMatchObject({ code: 'INVALID_CHANNEL' });
+    }
+    await expect(bus.subscribe('ok', 'not a function' as never)).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    expect(bus.stats.published).toBe(0);
+  });
+
+  it('validates its options at construction', async () => {
+    const manager = await createManager();
+    expect(() => new MessageBusWrapper(manager, { maxMessageBytes: 0 })).toThrow(/maxMessageBytes/);
+    expect(() => new MessageBusWrapper(manager, { inboxMaxLength: 1.5 })).toThrow(/inboxMaxLength/);
+    expect(() => new MessageBusWrapper(manager, { sender: '' })).toThrow(/sender/);
+    expect(() => new MessageBusWrapper(manager, { codec: {} as never })).toThrow(/codec/);
+    expect(() => new MessageBusWrapper({} as never)).toThrow(/RedisConnectionManager/);
+  });
+});
+
+describe('handler isolation', () => {
+  it('keeps other handlers and later messages going when one throws or rejects, and reports it', async () => {
+    const bus = await createBus();
+    const errors: Error[] = [];
+    bus.on('error', (error) => errors.push(error));
+    const good = collect<unknown>(3);
+    await bus.subscribe('c', () => {
+      throw new Error('sync boom');
+    });
+    await bus.subscribe('c', () => Promise.reject(new Error('async boom')));
+    await bus.subscribe('c', (m) => good.push(m));
+    for (const n of [1, 2, 3]) await bus.publish('c', n);
+    expect(await good.done).toEqual([1, 2, 3]);
+    await waitFor(() => errors.length === 6);
+    expect(errors.every((error) => isMessageBusError(error, 'HANDLER_FAILED'))).toBe(true);
+    expect(errors.map((error) => (error.cause as Error).message).sort()).toEqual([
+      'async boom', 'async boom', 'async boom', 'sync boom', 'sync boom', 'sync boom',
+    ]);
+    expect(errors[0]).toMatchObject({ channel: 'c' });
+    expect(bus.stats.handlerErrors).toBe(6);
+  });
+
+  it('never crashes the process when a handler fails and nobody listens for error', async () => {
+    const bus = await createBus();
+    expect(bus.listenerCount('error')).toBe(0);
+    const after = collect<unknown>(1);
+    await bus.subscribe('c', () => {
+      throw new Error('unheard');
+    });
+    await bus.subscribe('c', (m) => after.push(m));
+    await bus.publish('c', 'still alive');
+    expect(await after.done).toEqual(['still alive']);
+    await waitFor(() => bus.stats.handlerErrors === 1);
+  });
+
+  it('routes an exception thrown by an event listener to error', async () => {
+    const manager = await createManager();
+    const bus = await createBus({}, manager);
+    const errors: Error[] = [];
+    bus.on('error', (error) => errors.push(error));
+    bus.on('invalid-message', () => {
+      throw new Error('listener bug');
+    });
+    await bus.subscribe('c', () => {});
+    await manager.getConnection().publish(`${manager.namespace}:bus:ch:c`, 'not json');
+    await waitFor(() => errors.length === 1);
+    expect(errors[0]?.message).toBe('listener bug');
+  });
+});
+
+describe('close()', () => {
+  it('unsubscribes everything, releases the subscriber connection, is idempotent and final', async () => {
+    const manager = await createManager();
+    const bus = new MessageBusWrapper(manager);
+    await bus.subscribe('a', () => {});
+    await bus.subscribePattern('b.*', () => {});
+    const patternsBefore = await numpat(manager);
+    expect(await numsub(manager, `${manager.namespace}:bus:ch:a`)).toBe(1);
+    const closing = bus.close();
+    expect(bus.close()).toBe(closing);
+    await closing;
+    expect(await numsub(manager, `${manager.namespace}:bus:ch:a`)).toBe(0);
+    expect(await numpat(manager)).toBe(patternsBefore - 1);
+    expect(manager.listConnections().map(({ role }) => role)).toEqual(['command']);
+    await expect(bus.publish('a', 1)).rejects.toMatchObject({ code: 'BUS_CLOSED' });
+    await expect(bus.subscribe('a', () => {})).rejects.toMatchObject({ code: 'BUS_CLOSED' });
+    expect(manager.isHealthy()).toBe(true);
+  });
+
+  it('works on a bus that never subscribed', async () => {
+    const bus = await createBus();
+    await bus.publish('x', 1);
+    await bus.close();
+    await expect(waitForEvent(bus, 'error', { timeoutMs: 50 })).rejects.toThrow();
+  });
+});
