@@ -54,8 +54,8 @@ export class RedisConfigError extends ShimConnectionError {
   /** The option at fault, e.g. `reconnect.maxDelayMs`. */
   readonly option: string;
 
-  constructor(option: string, problem: string) {
-    super(`invalid option '${option}': ${problem}`);
+  constructor(option: string, problem: string, options?: ConnectionErrorOptions) {
+    super(`invalid option '${option}': ${problem}`, options);
     this.option = option;
   }
 }

@@ -22,8 +22,20 @@ import { Redactor } from './internal/redact.js';
 import { joinKey, type KeyPart } from './keys.js';
 import { resolveConfig, type RedisConfig, type ResolvedConfig } from './options.js';
 
-/** Lifecycle of a manager. `closed` is final. */
-export type ConnectionManagerState = 'idle' | 'connecting' | 'connected' | 'closed';
+/**
+ * Lifecycle of a manager. `closed` is final. `failed`: the command connection stopped for good after
+ * connecting (auth/TLS/db failure, or `reconnect.maxAttempts` used up); `connect()` rejects with that
+ * error — disconnect and make a new manager.
+ */
+export type ConnectionManagerState = 'idle' | 'connecting' | 'connected' | 'failed' | 'closed';
+
+/** The resolved options a manager exposes: no password, and TLS only as a flag (its options can hold keys). */
+export type ConnectionManagerOptions = Readonly<Omit<ResolvedConfig, 'password' | 'tls'> & { tls: boolean }>;
+
+/** Consecutive failed PINGs after which a connection that still looks `ready` is dropped and reconnected (half-open socket). */
+const FAILED_CHECKS_BEFORE_RECONNECT = 2;
+/** How often commands issued after the offline window are failed while the connection stays down. Unit: ms. */
+const FAIL_FAST_INTERVAL_MS = 50;
 
 /** What the manager read from the server at connect (and after each reconnect of the command connection). */
 export interface ServerInfo {
@@ -68,16 +80,21 @@ interface Tracked {
   /** Being closed by the manager: no more events or reconnects. */
   released: boolean;
   lastCheckOk: boolean | undefined;
-  lastLatencyMs: number | undefined;
+  /** Consecutive failed PINGs. */
+  failedChecks: number;
   pendingPing: Promise<number | undefined> | undefined;
   offlineTimer: NodeJS.Timeout | undefined;
-  /** Offline window used up: commands fail at once until `ready`. */
-  failFast: boolean;
+  /** Offline window used up: queued commands are failed every FAIL_FAST_INTERVAL_MS until `ready`. */
+  failFastTimer: NodeJS.Timeout | undefined;
   waiter: Waiter | undefined;
+  /** Set once the manager starts closing this connection. */
+  closing: Promise<void> | undefined;
 }
 
 /** The private ioredis method that rejects queued commands; see `#flushOffline`. */
 type FlushQueue = (error: Error, options: { offlineQueue: boolean; commandQueue: boolean }) => void;
+/** The private ioredis queue of commands to resend after a reconnect. */
+type PendingQueue = { shift(): { command: { reject(error: Error): void } } | undefined };
 
 const noop = (): void => {};
 
@@ -124,6 +141,8 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
   #healthRun: Promise<HealthReport> | undefined;
   #lastHealth: HealthReport | undefined;
   #serverInfo: ServerInfo | undefined;
+  /** Why the command connection stopped for good after connecting (state `failed`). */
+  #failure: ShimConnectionError | undefined;
   #counter = 0;
   #warnedFlushUnsupported = false;
 
@@ -146,13 +165,13 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
 
   /** `idle` → `connecting` → `connected` → `closed` (final). A failed `connect()` returns to `idle`. */
   get state(): ConnectionManagerState {
-    return this.#state;
+    return this.#state === 'connected' && this.#failure !== undefined ? 'failed' : this.#state;
   }
 
-  /** The resolved options (defaults applied), without the password. */
-  get options(): Readonly<Omit<ResolvedConfig, 'password'>> {
-    const { password: _password, ...rest } = this.#config;
-    return rest;
+  /** The resolved options (defaults applied), without the password or TLS keys. */
+  get options(): ConnectionManagerOptions {
+    const { password: _password, tls, ...rest } = this.#config;
+    return { ...rest, tls: tls !== undefined };
   }
 
   /** `<namespace>:<part>:<part>…`; throws a `TypeError` on an empty part. */
@@ -168,6 +187,7 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
    */
   connect(): Promise<void> {
     if (this.#state === 'closed') return Promise.reject(this.#closedError());
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
     if (this.#state === 'connected') return Promise.resolve();
     this.#connecting ??= this.#establish().finally(() => {
       this.#connecting = undefined;
@@ -192,8 +212,10 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
 
   /** True while every connection is ready and passed its last health check. */
   isHealthy(): boolean {
-    if (this.#state !== 'connected') return false;
+    if (this.#state !== 'connected' || this.#failure !== undefined) return false;
     for (const tracked of this.#connections.values()) {
+      // A dedicated connection still being created (createConnection() pending) is not judged yet.
+      if (!tracked.established && tracked.fatal === undefined) continue;
       if (!this.#connectionUsable(tracked)) return false;
       if (tracked.ref.role !== 'blocking' && tracked.lastCheckOk === false) return false;
     }
@@ -399,11 +421,12 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
       gaveUp: false,
       released: false,
       lastCheckOk: undefined,
-      lastLatencyMs: undefined,
+      failedChecks: 0,
       pendingPing: undefined,
       offlineTimer: undefined,
-      failFast: false,
+      failFastTimer: undefined,
       waiter: undefined,
+      closing: undefined,
     };
     for (const [event, handler] of Object.entries(tracked.handlers)) client.on(event, handler);
     this.#connections.set(name, tracked);
@@ -444,11 +467,18 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
     else waiter.reject(error);
   }
 
-  async #close(tracked: Tracked): Promise<void> {
-    if (tracked.released) return;
+  #close(tracked: Tracked): Promise<void> {
+    // Concurrent closers (disconnect() and releaseConnection(), say) all wait for the same close.
+    tracked.closing ??= this.#closeNow(tracked);
+    return tracked.closing;
+  }
+
+  async #closeNow(tracked: Tracked): Promise<void> {
     tracked.released = true;
     clearTimeout(tracked.offlineTimer);
     tracked.offlineTimer = undefined;
+    clearInterval(tracked.failFastTimer);
+    tracked.failFastTimer = undefined;
     const { client } = tracked;
     try {
       if (client.status === 'ready') await within(client.quit().catch(noop), this.#config.quitTimeoutMs);
@@ -460,11 +490,22 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
         client.options.enableOfflineQueue = false;
         this.#flushQueued(tracked, this.#closedError());
       } else if (client.status !== 'end') {
-        const ended = within(new Promise((resolve) => client.once('end', resolve)), this.#config.quitTimeoutMs);
+        let onEnd = (): void => {};
+        const ended = within(
+          new Promise<void>((resolve) => {
+            onEnd = () => {
+              resolve();
+            };
+            client.once('end', onEnd);
+          }),
+          this.#config.quitTimeoutMs,
+        );
         client.disconnect();
         // QUIT had its chance above; a peer that never answers must not hold the socket open.
         (client.stream as { destroy?: () => void } | undefined)?.destroy?.();
         await ended;
+        // After a timeout the 'end' listener is still there: do not leave it behind.
+        client.off('end', onEnd);
       }
       for (const [event, handler] of Object.entries(tracked.handlers)) client.off(event, handler);
       this.#connections.delete(tracked.ref.name);
@@ -493,26 +534,26 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
 
   // ---------------------------------------------------------------- ioredis events
 
-  // connect/ready/reconnecting cannot follow a release: #close disconnects by hand, which ends reconnects.
   #onConnect(tracked: Tracked): void {
+    // ioredis emits status events on the next tick: one can still arrive after the release.
+    if (tracked.released) return;
     tracked.socketUp = true;
     this.#emit('connected', { ...tracked.ref, address: this.address });
   }
 
   #onReady(tracked: Tracked): void {
     // ioredis still reports `ready` after a failed SELECT, on the wrong database.
-    if (tracked.fatal !== undefined) return;
+    if (tracked.released || tracked.fatal !== undefined) return;
     const recovered = tracked.established;
     tracked.established = true;
     tracked.up = true;
     tracked.attempt = 0;
     tracked.lastError = undefined;
+    tracked.failedChecks = 0;
     clearTimeout(tracked.offlineTimer);
     tracked.offlineTimer = undefined;
-    if (tracked.failFast) {
-      tracked.failFast = false;
-      tracked.client.options.enableOfflineQueue = true;
-    }
+    clearInterval(tracked.failFastTimer);
+    tracked.failFastTimer = undefined;
     this.#settleWaiter(tracked);
     this.#emit('ready', { ...tracked.ref });
     if (recovered && this.#state === 'connected') {
@@ -538,6 +579,7 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
             : new RedisConfigError(
                 'db',
                 `Redis at ${this.address} refused database ${this.#config.db}: ${safe.message}`,
+                options,
               );
       // A wrong password, an untrusted certificate or a missing database never fixes itself: stop reconnecting.
       tracked.client.disconnect();
@@ -585,7 +627,7 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
   }
 
   #onReconnecting(tracked: Tracked, delayMs: number): void {
-    if (tracked.failFast) this.#flushOffline(tracked);
+    if (tracked.released) return;
     this.#emit('reconnecting', { ...tracked.ref, attempt: tracked.attempt, delayMs, reason: tracked.lastError });
   }
 
@@ -607,8 +649,12 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
 
   /** Rejects the pending `connect()`/`createConnection()` of `tracked`, or else emits `error`. */
   #report(tracked: Tracked, error: ShimConnectionError): void {
-    if (tracked.waiter !== undefined) this.#settleWaiter(tracked, error);
-    else this.#emit('error', error);
+    if (tracked.waiter !== undefined) {
+      this.#settleWaiter(tracked, error);
+      return;
+    }
+    if (tracked.ref.role === 'command' && this.#state === 'connected') this.#failure = error;
+    this.#emit('error', error);
   }
 
   // ---------------------------------------------------------------- offline commands
@@ -619,12 +665,15 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
     tracked.offlineTimer = setTimeout(() => {
       // #onReady and #close clear this timer, so the connection is still down here.
       tracked.offlineTimer = undefined;
-      tracked.failFast = true;
-      tracked.client.options.enableOfflineQueue = false;
       this.#flushOffline(tracked);
+      // From now on a command waits at most FAIL_FAST_INTERVAL_MS before it fails with OFFLINE_TIMEOUT too.
+      tracked.failFastTimer = setInterval(() => {
+        this.#flushOffline(tracked);
+      }, FAIL_FAST_INTERVAL_MS);
+      tracked.failFastTimer.unref();
       this.#emitWarning({
         code: 'OFFLINE_COMMANDS_FAILED',
-        message: `no connection to Redis at ${this.address} for ${this.#config.offlineCommandTimeoutMs} ms: commands waiting on the ${tracked.ref.name} connection failed, and new ones fail at once until it is back`,
+        message: `no connection to Redis at ${this.address} for ${this.#config.offlineCommandTimeoutMs} ms: commands waiting on the ${tracked.ref.name} connection failed, and new ones fail at once (OFFLINE_TIMEOUT) until it is back`,
       });
     }, this.#config.offlineCommandTimeoutMs);
     tracked.offlineTimer.unref();
@@ -660,6 +709,14 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
     const { status } = tracked.client;
     // With a live socket ('connect': handshake running, 'ready') the command queue holds commands awaiting replies: leave it.
     flush.call(tracked.client, error, { offlineQueue: true, commandQueue: status !== 'connect' && status !== 'ready' });
+    // Commands in flight when the connection dropped wait in prevCommandQueue to be resent after the
+    // handshake; once a new socket is up they are no longer in the command queue, so fail them here.
+    const held = tracked.client as unknown as { prevCommandQueue?: PendingQueue | null };
+    const previous = held.prevCommandQueue;
+    if (previous !== undefined && previous !== null && status !== 'ready') {
+      for (let item = previous.shift(); item !== undefined; item = previous.shift()) item.command.reject(error);
+      held.prevCommandQueue = null;
+    }
     return true;
   }
 
@@ -697,10 +754,16 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
   }
 
   async #runHealthCheck(): Promise<HealthReport> {
-    const connections = await Promise.all([...this.#connections.values()].map((tracked) => this.#checkOne(tracked)));
+    const established = [...this.#connections.values()].filter(
+      (tracked) => tracked.established || tracked.fatal !== undefined,
+    );
+    const connections = await Promise.all(established.map((tracked) => this.#checkOne(tracked)));
     const command = connections.find((connection) => connection.role === 'command');
     const report: HealthReport = {
-      healthy: this.#state === 'connected' && connections.every((connection) => connection.healthy),
+      healthy:
+        this.#state === 'connected' &&
+        this.#failure === undefined &&
+        connections.every((connection) => connection.healthy),
       latencyMs: command?.latencyMs,
       checkedAt: Date.now(),
       connections,
@@ -724,7 +787,12 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
       tracked.pendingPing = tracked.client
         .ping()
         .then(
-          () => performance.now() - startedAt,
+          () => {
+            // A late answer still proves the connection works: recovery shows at once, not at the next check.
+            tracked.lastCheckOk = true;
+            tracked.failedChecks = 0;
+            return performance.now() - startedAt;
+          },
           () => undefined,
         )
         .finally(() => {
@@ -734,8 +802,21 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
     const latencyMs = await within(tracked.pendingPing, this.#config.healthCheckTimeoutMs);
     const healthy = latencyMs !== undefined && this.#connectionUsable(tracked);
     tracked.lastCheckOk = healthy;
-    tracked.lastLatencyMs = latencyMs;
+    if (!healthy) this.#checkFailed(tracked);
     return { ...base, healthy, latencyMs: latencyMs === undefined ? undefined : Math.round(latencyMs * 100) / 100 };
+  }
+
+  /**
+   * A socket that stays `ready` but answers nothing (half-open: frozen server, lost network) is
+   * dropped after FAILED_CHECKS_BEFORE_RECONNECT failed PINGs, so ioredis reconnects and the offline
+   * bound applies to what waits on it.
+   */
+  #checkFailed(tracked: Tracked): void {
+    tracked.failedChecks += 1;
+    if (tracked.failedChecks < FAILED_CHECKS_BEFORE_RECONNECT || tracked.client.status !== 'ready') return;
+    tracked.failedChecks = 0;
+    tracked.lastError = `no answer to ${FAILED_CHECKS_BEFORE_RECONNECT} health checks`;
+    tracked.client.stream.destroy();
   }
 
   // ---------------------------------------------------------------- events

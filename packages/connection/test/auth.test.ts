@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RedisConnectionManager, isConnectionError } from '../src/index.js';
 import { privateServer, recordEvents, rejectionOf, track } from './helpers.js';
 
@@ -18,6 +18,25 @@ function everythingIn(value: unknown, seen = new Set<unknown>()): string {
 }
 
 describe('password-protected Redis', () => {
+  // ioredis itself writes to the console (e.g. unhandled error events): nothing written may hold a password.
+  let printed: string[] = [];
+  beforeEach(() => {
+    printed = [];
+    for (const method of ['log', 'warn', 'error', 'info', 'debug'] as const) {
+      vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
+        printed.push(
+          args.map((arg) => (arg instanceof Error ? `${arg.message} ${arg.stack ?? ''}` : String(arg))).join(' '),
+        );
+      });
+    }
+  });
+  afterEach(() => {
+    const output = printed.join('\n');
+    expect(output).not.toContain(PASSWORD);
+    expect(output).not.toContain(USER_PASSWORD);
+    expect(output).not.toContain('not-alices-password');
+  });
+
   it('connects with the right password (url and field forms)', async () => {
     const server = await privateServer({ password: PASSWORD });
     const viaUrl = track(new RedisConnectionManager({ url: server.url }));

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { getFreePort, uniqueNamespace } from '@shim/testing';
+import { getFreePort, RedisServer, uniqueNamespace } from '@shim/testing';
 import { RedisConnectionManager, isConnectionError } from '../src/index.js';
 import { clientNames, createManager, privateServer, recordEvents, rejectionOf, sharedUrl, track } from './helpers.js';
 
@@ -81,12 +81,26 @@ describe('connect()', () => {
     const port = await getFreePort();
     const manager = track(new RedisConnectionManager({ port }));
     await rejectionOf(manager.connect());
-    // Same manager, the shared server's port is unknown to it: a second failure, same clean state.
     await rejectionOf(manager.connect());
     expect(manager.state).toBe('idle');
-    const good = createManager();
-    await good.connect();
-    expect(good.isHealthy()).toBe(true);
+    const server = await RedisServer.start({ port });
+    try {
+      await manager.connect();
+      expect(manager.isHealthy()).toBe(true);
+      expect(await manager.getConnection().ping()).toBe('PONG');
+      await manager.disconnect();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('never exposes TLS keys or the password through options', () => {
+    const manager = createManager({ password: 'pw-secret', tls: { key: 'PRIVATE-KEY', passphrase: 'KEY-PASS' } });
+    const shown = JSON.stringify(manager.options);
+    expect(shown).not.toContain('PRIVATE-KEY');
+    expect(shown).not.toContain('KEY-PASS');
+    expect(shown).not.toContain('pw-secret');
+    expect(manager.options.tls).toBe(true);
   });
 
   it('accepts host/port fields as well as a url', async () => {
@@ -113,7 +127,7 @@ describe('connect()', () => {
   });
 
   it('exposes its options without the password', () => {
-    const manager = createManager({ password: 'hunter2' });
+    const manager = track(new RedisConnectionManager({ password: 'hunter2' }));
     expect(manager.options).not.toHaveProperty('password');
     expect(manager.options.namespace).toBe('shim');
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { waitForEvent } from '@shim/testing';
+import { waitFor, waitForEvent } from '@shim/testing';
 import { RedisConnectionManager, isConnectionError } from '../src/index.js';
 import { clientNames, createManager, privateServer, rejectionOf, track } from './helpers.js';
 
@@ -71,5 +71,29 @@ describe('dedicated connections', () => {
     } finally {
       server.thaw();
     }
+  });
+
+  it('does not count a connection still being created against health', async () => {
+    const server = await privateServer();
+    const manager = track(new RedisConnectionManager({ url: server.url, healthCheckIntervalMs: 5_000 }));
+    await manager.connect();
+    server.freeze();
+    let creating: Promise<unknown> | undefined;
+    try {
+      creating = manager.createConnection('subscriber', { name: 'slow' }).catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(manager.listConnections().map(({ name }) => name)).toContain('slow');
+      expect(manager.isHealthy()).toBe(true);
+      const report = await Promise.race([manager.checkHealth(), new Promise((resolve) => setTimeout(resolve, 3_000))]);
+      expect(
+        report === undefined ||
+          !(report as { connections: Array<{ name: string }> }).connections.some((c) => c.name === 'slow'),
+      ).toBe(true);
+    } finally {
+      server.thaw();
+    }
+    await creating;
+    await waitFor(() => manager.isHealthy(), { timeoutMs: 3_000, description: 'healthy right after creation' });
+    expect(manager.listConnections().map(({ name }) => name)).toContain('slow');
   });
 });

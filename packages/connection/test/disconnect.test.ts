@@ -114,4 +114,33 @@ describe('disconnect()', () => {
     expect(isConnectionError(error, 'MANAGER_CLOSED')).toBe(true);
     expect(manager.state).toBe('closed');
   });
+
+  it('waits for a connection that releaseConnection() is closing at the same time', async () => {
+    const manager = createManager();
+    await manager.connect();
+    const subscriber = await manager.createConnection('subscriber');
+    const releasing = manager.releaseConnection(subscriber);
+    await manager.disconnect();
+    expect(subscriber.status).toBe('end');
+    await releasing;
+  });
+
+  it('emits nothing after disconnect() resolved', async () => {
+    const manager = createManager({ healthCheckIntervalMs: 20 });
+    await manager.connect();
+    await manager.createConnection('subscriber');
+    await manager.disconnect();
+    const events = recordEvents(manager);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(events.all).toEqual([]);
+  });
+
+  it('never keeps the process alive with its timers (all unref)', async () => {
+    const timers = (): number => process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
+    const before = timers();
+    const manager = createManager({ healthCheckIntervalMs: 30, offlineCommandTimeoutMs: 50 });
+    await manager.connect();
+    await manager.checkHealth();
+    expect(timers()).toBe(before);
+  });
 });

@@ -74,4 +74,14 @@ describe('events', () => {
     expect(errors.map(({ message }) => message)).toEqual(['not an Error']);
     expect(errors[0]).toBeInstanceOf(Error);
   });
+
+  it('types its events: a misspelt event or a wrong payload does not compile', () => {
+    const manager = createManager();
+    // @ts-expect-error 'conected' is not an event of the manager
+    manager.on('conected', () => {});
+    // @ts-expect-error reconnecting carries { attempt, delayMs }, not a number
+    manager.on('reconnecting', (delay: number) => delay);
+    manager.on('reconnecting', ({ attempt, delayMs }) => attempt + delayMs);
+    expect(manager.listenerCount('reconnecting')).toBe(2);
+  });
 });

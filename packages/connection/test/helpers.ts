@@ -1,11 +1,13 @@
 import { afterEach, inject } from 'vitest';
-import { RedisServer, type RedisServerOptions } from '@shim/testing';
+import { deleteNamespace, RedisServer, uniqueNamespace, type RedisServerOptions } from '@shim/testing';
 import { RedisConnectionManager, type RedisConfig, type RedisConnectionManagerEvents } from '../src/index.js';
 
 const managers = new Set<RedisConnectionManager>();
+const cleanups: Array<() => Promise<unknown>> = [];
 const servers = new Set<RedisServer>();
 
 afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup().catch(() => undefined);
   await Promise.all([...managers].map((manager) => manager.disconnect()));
   managers.clear();
   await Promise.all([...servers].map((server) => server.close()));
@@ -23,9 +25,16 @@ export function track(manager: RedisConnectionManager): RedisConnectionManager {
   return manager;
 }
 
-/** A manager on the shared Redis (or `config.url`), disconnected after the test. */
+/**
+ * A manager on the shared Redis (or `config.url`) under a fresh namespace unless one is given; after
+ * the test its namespace is deleted (when it is still connected) and it is disconnected.
+ */
 export function createManager(config: RedisConfig = {}): RedisConnectionManager {
-  return track(new RedisConnectionManager({ url: sharedUrl(), ...config }));
+  const manager = new RedisConnectionManager({ url: sharedUrl(), namespace: uniqueNamespace(), ...config });
+  cleanups.push(async () => {
+    if (manager.state === 'connected') await deleteNamespace(manager.getConnection(), manager.namespace);
+  });
+  return track(manager);
 }
 
 /** A private redis-server the test may hurt, closed after the test. */

@@ -54,13 +54,18 @@ describe('automatic reconnect', () => {
     const manager = track(new RedisConnectionManager({ url: server.url, reconnect: { ...FAST, maxAttempts: 3 } }));
     const events = recordEvents(manager);
     await manager.connect();
+    await manager.createConnection('subscriber');
     await server.kill();
-    const [error] = await waitForEvent<[Error]>(manager, 'error');
+    const [error] = await waitForEvent<[Error]>(manager, 'error', { filter: (e) => e.message.includes('command') });
     expect(isConnectionError(error, 'RECONNECT_EXHAUSTED')).toBe(true);
     expect(error.message).toContain('3 attempts');
-    expect(events.byName.reconnecting).toHaveLength(3);
+    expect(events.byName.reconnecting?.filter(([event]) => event.role === 'command')).toHaveLength(3);
     expect(manager.isHealthy()).toBe(false);
     await expect(manager.getConnection().ping()).rejects.toThrow();
+    // Not a zombie: the manager says it failed, and connect() says why.
+    expect(manager.state).toBe('failed');
+    await expect(manager.connect()).rejects.toBe(error);
+    expect((await manager.checkHealth()).healthy).toBe(false);
   });
 
   it('applies jitter to the delays', async () => {

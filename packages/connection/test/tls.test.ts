@@ -1,11 +1,11 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestCertificates, hasOpenssl, type TestCertificates } from '@shim/testing';
+import { createTestCertificates, hasOpenssl, redisServerSupportsTls, type TestCertificates } from '@shim/testing';
 import { RedisConnectionManager, isConnectionError } from '../src/index.js';
 import { privateServer, rejectionOf, track } from './helpers.js';
 
 // The issue asks for TLS tests where the local redis-server and openssl support them; both do on CI.
-describe.runIf(hasOpenssl())('TLS (rediss://)', () => {
+describe.runIf(hasOpenssl() && redisServerSupportsTls())('TLS (rediss://)', () => {
   let certs: TestCertificates;
 
   beforeAll(() => {

@@ -1,10 +1,10 @@
 export { getFreePort } from './free-port.js';
 export { uniqueNamespace, deleteNamespace, countNamespaceKeys } from './namespace.js';
-export { RedisServer, RedisBinaryNotFoundError, hasRedisServerBinary } from './redis-server.js';
+export { RedisServer, RedisBinaryNotFoundError, hasRedisServerBinary, redisServerSupportsTls } from './redis-server.js';
 export type { ClientOverrides, RedisServerOptions, RedisServerTlsOptions } from './redis-server.js';
 export type {} from './vitest-context.js';
 export { resolveRedis, NO_REDIS_MESSAGE, REDIS_IMAGE } from './resolve-redis.js';
-export type { ResolvedRedis, RedisSource, ResolveRedisOptions } from './resolve-redis.js';
+export type { ResolvedRedis, RedisSource, ResolveRedisOptions, StartedRedis } from './resolve-redis.js';
 export { createTestCertificates, hasOpenssl } from './tls.js';
 export type { TestCertificates } from './tls.js';
 export { waitFor, waitForEvent } from './wait.js';

@@ -66,6 +66,19 @@ export function hasRedisServerBinary(): boolean {
 }
 
 /**
+ * True when the local redis-server was built with TLS: an unknown `tls-port` directive makes a
+ * non-TLS build fail with "Bad directive", a TLS build fails later on the missing certificate.
+ */
+export function redisServerSupportsTls(): boolean {
+  const result = spawnSync('redis-server', ['--port', '0', '--tls-port', '0', '--tls-cert-file', '/nonexistent'], {
+    encoding: 'utf8',
+    timeout: 5_000,
+  });
+  const output = `${result.stdout}${result.stderr}`;
+  return result.error === undefined && !/Bad directive|wrong number of arguments|not supported/i.test(output);
+}
+
+/**
  * A private redis-server on a loopback port, in its own temporary directory, that a
  * test may hurt: stop it, `kill -9` it, restart it on the same port (with AOF the data
  * survives), freeze it with SIGSTOP to make connections half-open, or `CLIENT PAUSE` it.

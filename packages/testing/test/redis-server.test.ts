@@ -1,7 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
 import type { Redis } from 'ioredis';
-import { getFreePort, RedisServer, waitFor } from '../src/index.js';
+import { rmSync } from 'node:fs';
+import {
+  createTestCertificates,
+  getFreePort,
+  hasOpenssl,
+  RedisServer,
+  redisServerSupportsTls,
+  waitFor,
+} from '../src/index.js';
 
 const servers: RedisServer[] = [];
 const clients: Redis[] = [];
@@ -133,6 +141,27 @@ describe('without a redis-server binary', () => {
       await expect(RedisServer.start()).rejects.toThrow(/no redis-server binary on PATH: install one/);
     } finally {
       process.env['PATH'] = path;
+    }
+  });
+});
+
+describe('redisServerSupportsTls', () => {
+  it('is false without a binary, and true only when a TLS server really starts', async () => {
+    const path = process.env['PATH'];
+    process.env['PATH'] = '/nonexistent';
+    try {
+      expect(redisServerSupportsTls()).toBe(false);
+    } finally {
+      process.env['PATH'] = path;
+    }
+    if (!redisServerSupportsTls() || !hasOpenssl()) return;
+    const certs = createTestCertificates();
+    try {
+      const server = await start({ tls: certs });
+      expect(server.url).toMatch(/^rediss:/);
+      expect(await client(server).ping()).toBe('PONG');
+    } finally {
+      rmSync(certs.dir, { recursive: true, force: true });
     }
   });
 });

@@ -57,5 +57,43 @@ describe('resolveRedis', () => {
     expect(NO_REDIS_MESSAGE).toMatch(/REDIS_URL/);
     expect(NO_REDIS_MESSAGE).toMatch(/docker compose up -d redis/);
     expect(NO_REDIS_MESSAGE).toMatch(/apt-get install redis-server/);
+    expect(NO_REDIS_MESSAGE).toMatch(/fault tests/);
+  });
+
+  it('uses a container where Docker answers', async () => {
+    let stopped = false;
+    const redis = await resolveRedis({
+      env: {},
+      dockerAnswers: () => Promise.resolve(true),
+      startContainer: () =>
+        Promise.resolve({
+          url: 'redis://container:6379',
+          stop: () => {
+            stopped = true;
+            return Promise.resolve();
+          },
+        }),
+    });
+    expect(redis).toMatchObject({ url: 'redis://container:6379', source: 'docker' });
+    await redis.stop();
+    expect(stopped).toBe(true);
+  });
+
+  it('falls back to the binary when Docker answers but the container cannot start', async () => {
+    const redis = await resolveRedis({
+      env: {},
+      dockerAnswers: () => Promise.resolve(true),
+      startContainer: () => Promise.reject(new Error('pull rate limit')),
+    });
+    await redis.stop();
+    expect(redis.source).toBe('binary');
+    await expect(
+      resolveRedis({
+        env: {},
+        dockerAnswers: () => Promise.resolve(true),
+        startContainer: () => Promise.reject(new Error('pull rate limit')),
+        hasBinary: () => false,
+      }),
+    ).rejects.toThrow('pull rate limit');
   });
 });
