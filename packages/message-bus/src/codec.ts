@@ -1,4 +1,5 @@
 import { MessageBusError } from './errors.js';
+import { describeError } from './internal/describe.js';
 
 /** What travels on the wire: the payload and a little metadata. */
 export interface Envelope {
@@ -52,6 +53,7 @@ function unfaithful(value: unknown, path: string, depth: number): string | undef
         const name = (value as { constructor?: { name?: string } }).constructor?.name ?? 'object';
         return `${path} is a ${name}, which JSON does not keep (send a plain object, an array or a string)`;
       }
+      if (Object.getOwnPropertySymbols(value).length > 0) return `${path} has symbol keys, which JSON drops`;
       for (const key of Object.keys(value)) {
         const problem = unfaithful((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
         if (problem !== undefined) return problem;
@@ -76,26 +78,26 @@ function dropProtoKeys(this: unknown, key: string, value: unknown): unknown {
  */
 export const jsonCodec: MessageCodec = {
   encode(envelope: Envelope): string {
-    let payload: string | undefined;
+    let payload: string;
     try {
       payload = JSON.stringify(envelope.p);
     } catch (error) {
-      throw new MessageBusError(
-        'UNSERIALIZABLE_MESSAGE',
-        `message cannot be sent as JSON: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
-      );
+      throw new MessageBusError('UNSERIALIZABLE_MESSAGE', `message cannot be sent as JSON: ${describeError(error)}`, {
+        cause: error,
+      });
     }
     const problem = unfaithful(envelope.p, 'message', 0);
-    if (payload === undefined || problem !== undefined) {
-      throw new MessageBusError('UNSERIALIZABLE_MESSAGE', `message cannot be sent faithfully as JSON: ${problem ?? 'message is not JSON'}`);
+    // Every value JSON.stringify turns into undefined (function, symbol, undefined) is a problem here too.
+    if (problem !== undefined) {
+      throw new MessageBusError('UNSERIALIZABLE_MESSAGE', `message cannot be sent faithfully as JSON: ${problem}`);
     }
     const sender = envelope.s === undefined ? '' : `,"s":${JSON.stringify(envelope.s)}`;
     return `{"v":1,"id":${JSON.stringify(envelope.id)},"ts":${envelope.ts},"src":${JSON.stringify(envelope.src)},"seq":${envelope.seq}${sender},"p":${payload}}`;
   },
   decode(raw: string): unknown {
-    // The reviver costs time on every value: only pay it when the text could hold such a key.
-    return raw.includes('"__proto__"') ? JSON.parse(raw, dropProtoKeys) : JSON.parse(raw);
+    // The reviver costs time on every value: only pay it when the text could hold such a key, spelt
+    // out or with \u escapes (which JSON.stringify itself only uses for control characters).
+    return raw.includes('__proto__') || raw.includes('\\u') ? JSON.parse(raw, dropProtoKeys) : JSON.parse(raw);
   },
 };
 
@@ -105,7 +107,10 @@ const ENVELOPE_KEYS = new Set(['v', 'id', 'ts', 'src', 'seq', 's', 'p']);
 export function parseEnvelope(value: unknown): Envelope | string {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not an envelope object';
   const record = value as Record<string, unknown>;
-  if (record['v'] !== 1) return `unknown envelope version ${JSON.stringify(record['v']) ?? 'undefined'}`;
+  if (record['v'] !== 1) {
+    const version = record['v'];
+    return `unknown envelope version ${typeof version === 'number' || typeof version === 'string' ? JSON.stringify(version) : typeof version}`;
+  }
   for (const key of Object.keys(record)) {
     if (!ENVELOPE_KEYS.has(key)) return `unexpected envelope field '${key}'`;
   }

@@ -1,4 +1,5 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
+import { describeError } from './internal/describe.js';
 
 /** Every `code` an error of `@shim/message-bus` can carry. */
 export type MessageBusErrorCode =
@@ -49,7 +50,7 @@ export class MessageHandlerError extends MessageBusError {
   readonly messageId: string;
 
   constructor(channel: string, messageId: string, cause: unknown) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
+    const reason = describeError(cause);
     super('HANDLER_FAILED', `a handler for '${channel}' failed on message ${messageId}: ${reason}`, { cause });
     this.channel = channel;
     this.messageId = messageId;

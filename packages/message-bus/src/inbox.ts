@@ -8,6 +8,8 @@ import { MessageBusError, MessageHandlerError, formatIssues } from './errors.js'
 import type { DeadLetterEvent, InvalidMessageEvent } from './events.js';
 import { validate } from './internal/schema.js';
 import { DEFAULT_INBOX_OPTIONS, positiveInteger, type InboxOptions } from './options.js';
+import { describeError } from './internal/describe.js';
+import { ignore } from './internal/ignore.js';
 
 /** What an inbox handler learns about a message besides its payload. */
 export interface InboxMessageMeta {
@@ -54,7 +56,8 @@ export interface InboxContext {
   keys: { stream: string; dead: string; trimmed: string };
   recipient: string;
   decode(raw: string): Envelope | string;
-  emit(event: 'error' | 'dead-letter', payload: Error | DeadLetterEvent): void;
+  onError(error: Error): void;
+  onDeadLetter(event: DeadLetterEvent): void;
   onInvalid(event: InvalidMessageEvent): void;
   onClosed(inbox: { close(): Promise<void> }): void;
 }
@@ -63,11 +66,13 @@ export interface InboxContext {
 const GROUP = 'shim-inbox';
 const DEAD_LETTER_MAX_LENGTH = 10_000;
 
+/** An entry as XRANGE/XREADGROUP return it; XAUTOCLAIM on Redis 6.2 gives `null` fields for deleted entries. */
 type StreamEntry = [id: string, fields: string[] | null];
 
-function field(fields: string[], name: string): string | undefined {
-  for (let index = 0; index + 1 < fields.length; index += 2) if (fields[index] === name) return fields[index + 1];
-  return undefined;
+/** The value of `name` in a flat `[field, value, …]` list, or '' when it is absent. */
+function field(fields: readonly string[], name: string): string {
+  for (let index = 0; index + 1 < fields.length; index += 2) if (fields[index] === name) return fields[index + 1] ?? '';
+  return '';
 }
 
 /**
@@ -100,7 +105,10 @@ export class Inbox<TMessage = unknown> {
       options.redeliverAfterMs ?? DEFAULT_INBOX_OPTIONS.redeliverAfterMs,
       2_147_483_647,
     );
-    this.#maxDeliveries = positiveInteger('maxDeliveries', options.maxDeliveries ?? DEFAULT_INBOX_OPTIONS.maxDeliveries);
+    this.#maxDeliveries = positiveInteger(
+      'maxDeliveries',
+      options.maxDeliveries ?? DEFAULT_INBOX_OPTIONS.maxDeliveries,
+    );
     this.#batchSize = positiveInteger('batchSize', options.batchSize ?? DEFAULT_INBOX_OPTIONS.batchSize, 10_000);
     // Idle reads wake up this often to redeliver what others left unacknowledged.
     this.#blockMs = Math.min(5_000, this.#redeliverAfterMs);
@@ -136,14 +144,12 @@ export class Inbox<TMessage = unknown> {
   async peek(count = 10): Promise<InboxEntry<TMessage>[]> {
     this.#assertOpen();
     positiveInteger('count', count, 10_000);
-    const entries = (await this.#context.manager
+    const entries = await this.#context.manager
       .getConnection()
-      .xrange(this.#context.keys.stream, '-', '+', 'COUNT', count)) as StreamEntry[];
+      .xrange(this.#context.keys.stream, '-', '+', 'COUNT', count);
     const result: InboxEntry<TMessage>[] = [];
     for (const [id, fields] of entries) {
-      const raw = fields === null ? undefined : field(fields, 'm');
-      if (raw === undefined) continue;
-      const envelope = this.#decode(raw);
+      const envelope = this.#decode(field(fields, 'm'));
       if (envelope === undefined) continue;
       result.push({ id, message: envelope.p as TMessage, meta: this.#meta(id, envelope, 0) });
     }
@@ -154,22 +160,23 @@ export class Inbox<TMessage = unknown> {
   async deadLetters(count = 10): Promise<DeadLetter[]> {
     this.#assertOpen();
     positiveInteger('count', count, 10_000);
-    const entries = (await this.#context.manager
+    const entries = await this.#context.manager
       .getConnection()
-      .xrange(this.#context.keys.dead, '-', '+', 'COUNT', count)) as StreamEntry[];
+      .xrange(this.#context.keys.dead, '-', '+', 'COUNT', count);
     return entries.map(([id, fields]) => ({
       id,
-      originalId: field(fields ?? [], 'id') ?? '',
-      reason: field(fields ?? [], 'reason') ?? '',
-      deliveryCount: Number(field(fields ?? [], 'deliveries') ?? 0),
-      raw: field(fields ?? [], 'm') ?? '',
+      originalId: field(fields, 'id'),
+      reason: field(fields, 'reason'),
+      deliveryCount: Number(field(fields, 'deliveries')),
+      raw: field(fields, 'm'),
     }));
   }
 
   /** How many messages were trimmed from this inbox because it reached `inboxMaxLength`. */
   async trimmedCount(): Promise<number> {
     this.#assertOpen();
-    return Number((await this.#context.manager.getConnection().get(this.#context.keys.trimmed)) ?? 0);
+    // Number(null) is 0: nothing trimmed yet.
+    return Number(await this.#context.manager.getConnection().get(this.#context.keys.trimmed));
   }
 
   /** Stops consuming (if it was) and forgets the inbox. Idempotent. Messages stay in Redis. */
@@ -189,7 +196,7 @@ export class Inbox<TMessage = unknown> {
       .then((id) => {
         this.#blockingId = String(id);
       })
-      .catch(() => undefined);
+      .catch(ignore);
   };
 
   async #ensureGroup(command: Redis): Promise<void> {
@@ -209,20 +216,29 @@ export class Inbox<TMessage = unknown> {
       try {
         await this.#reclaim(handler, command);
         if (this.#stopping) break;
-        const reply = (await blocking.xreadgroup(
-          'GROUP', GROUP, this.#consumer, 'COUNT', this.#batchSize, 'BLOCK', this.#blockMs, 'STREAMS', stream, '>',
-        )) as Array<[string, StreamEntry[]]> | null;
+        const reply = await blocking.xreadgroup(
+          'GROUP',
+          GROUP,
+          this.#consumer,
+          'COUNT',
+          this.#batchSize,
+          'BLOCK',
+          this.#blockMs,
+          'STREAMS',
+          stream,
+          '>',
+        );
         for (const [id, fields] of reply?.[0]?.[1] ?? []) await this.#process(handler, { id, fields, deliveries: 1 });
         failures = 0;
       } catch (error) {
         if (this.#stopping) break;
         if (error instanceof Error && error.message.startsWith('NOGROUP')) {
           // The stream or its group is gone (Redis restarted without persistence, or someone deleted it).
-          await this.#ensureGroup(command).catch(() => undefined);
+          await this.#ensureGroup(command).catch(ignore);
           continue;
         }
         failures += 1;
-        this.#context.emit('error', error instanceof Error ? error : new Error(String(error)));
+        this.#context.onError(error instanceof Error ? error : new Error(describeError(error)));
         await this.#sleep(Math.min(5_000, 50 * 2 ** failures));
       }
     }
@@ -232,11 +248,17 @@ export class Inbox<TMessage = unknown> {
   async #reclaim(handler: InboxHandler, command: Redis): Promise<void> {
     const { stream } = this.#context.keys;
     const [, entries] = (await command.xautoclaim(
-      stream, GROUP, this.#consumer, this.#redeliverAfterMs, '0-0', 'COUNT', this.#batchSize,
+      stream,
+      GROUP,
+      this.#consumer,
+      this.#redeliverAfterMs,
+      '0-0',
+      'COUNT',
+      this.#batchSize,
     )) as [string, StreamEntry[], string[]];
     if (entries.length === 0) return;
-    const first = entries[0]?.[0] ?? '-';
-    const last = entries[entries.length - 1]?.[0] ?? '+';
+    const first = entries[0]![0];
+    const last = entries[entries.length - 1]![0];
     const pending = (await command.xpending(stream, GROUP, first, last, entries.length, this.#consumer)) as Array<
       [string, string, number, number]
     >;
@@ -247,16 +269,31 @@ export class Inbox<TMessage = unknown> {
     }
   }
 
-  async #process(handler: InboxHandler, entry: { id: string; fields: string[] | null; deliveries: number }): Promise<void> {
+  async #process(
+    handler: InboxHandler,
+    entry: { id: string; fields: string[] | null; deliveries: number },
+  ): Promise<void> {
     const { id, deliveries } = entry;
-    const raw = entry.fields === null ? undefined : field(entry.fields, 'm');
-    if (raw === undefined) {
+    if (entry.fields === null) {
       // Trimmed while pending: nothing left to deliver.
       await this.#ack(id);
       return;
     }
+    const raw = field(entry.fields, 'm');
+    if (raw === '') {
+      // Written by someone else, without our field: it can never be delivered.
+      const reason = 'no message field';
+      this.#context.onInvalid({ channel: `inbox:${this.recipient}`, reason, raw: JSON.stringify(entry.fields) });
+      await this.#deadLetter({ id, raw: '', reason, deliveries });
+      return;
+    }
     if (deliveries > this.#maxDeliveries) {
-      await this.#deadLetter({ id, raw, reason: `not acknowledged after ${deliveries - 1} deliveries`, deliveries: deliveries - 1 });
+      await this.#deadLetter({
+        id,
+        raw,
+        reason: `not acknowledged after ${deliveries - 1} deliveries`,
+        deliveries: deliveries - 1,
+      });
       return;
     }
     const envelope = this.#decode(raw);
@@ -277,16 +314,19 @@ export class Inbox<TMessage = unknown> {
     }
     const command = this.#context.manager.getConnection();
     // Keep the message ours while the handler runs: resetting its idle time stops anyone (us included) redelivering it.
-    const heartbeat = setInterval(() => {
-      command.xclaim(this.#context.keys.stream, GROUP, this.#consumer, 0, id, 'JUSTID').catch(() => undefined);
-    }, Math.max(20, Math.floor(this.#redeliverAfterMs / 3)));
+    const heartbeat = setInterval(
+      () => {
+        command.xclaim(this.#context.keys.stream, GROUP, this.#consumer, 0, id, 'JUSTID').catch(ignore);
+      },
+      Math.max(20, Math.floor(this.#redeliverAfterMs / 3)),
+    );
     heartbeat.unref();
     try {
       await handler(payload, this.#meta(id, envelope, deliveries));
     } catch (error) {
-      this.#context.emit('error', new MessageHandlerError(`inbox:${this.recipient}`, id, error));
+      this.#context.onError(new MessageHandlerError(`inbox:${this.recipient}`, id, error));
       if (deliveries >= this.#maxDeliveries) {
-        const reason = `handler failed ${deliveries} times: ${error instanceof Error ? error.message : String(error)}`;
+        const reason = `handler failed ${deliveries} times: ${describeError(error)}`;
         await this.#deadLetter({ id, raw, reason, deliveries });
       }
       return;
@@ -327,11 +367,25 @@ export class Inbox<TMessage = unknown> {
     await this.#context.manager
       .getConnection()
       .multi()
-      .xadd(dead, 'MAXLEN', '~', DEAD_LETTER_MAX_LENGTH, '*', 'm', letter.raw, 'reason', letter.reason, 'deliveries', letter.deliveries, 'id', letter.id)
+      .xadd(
+        dead,
+        'MAXLEN',
+        '~',
+        DEAD_LETTER_MAX_LENGTH,
+        '*',
+        'm',
+        letter.raw,
+        'reason',
+        letter.reason,
+        'deliveries',
+        letter.deliveries,
+        'id',
+        letter.id,
+      )
       .xack(stream, GROUP, letter.id)
       .xdel(stream, letter.id)
       .exec();
-    this.#context.emit('dead-letter', {
+    this.#context.onDeadLetter({
       recipient: this.recipient,
       id: letter.id,
       deliveryCount: letter.deliveries,
@@ -362,7 +416,7 @@ export class Inbox<TMessage = unknown> {
       done = true;
     });
     while (!done) {
-      if (this.#blockingId !== undefined) await command.client('UNBLOCK', this.#blockingId).catch(() => undefined);
+      if (this.#blockingId !== undefined) await command.client('UNBLOCK', this.#blockingId).catch(ignore);
       await Promise.race([loop, new Promise((resolve) => setTimeout(resolve, 50))]);
     }
     const blocking = this.#blocking;
@@ -371,17 +425,18 @@ export class Inbox<TMessage = unknown> {
     this.#blockingId = undefined;
     this.#loop = undefined;
     if (blocking !== undefined) await this.#context.manager.releaseConnection(blocking);
-    await this.#forgetConsumer(command).catch(() => undefined);
+    await this.#forgetConsumer(command).catch(ignore);
   }
 
   /** Removes this consumer from the group when it holds nothing, so consumers do not pile up. */
   async #forgetConsumer(command: Redis): Promise<void> {
     const { stream } = this.#context.keys;
-    const pending = (await command.xpending(stream, GROUP, '-', '+', 1, this.#consumer)) as unknown[];
+    const pending = await command.xpending(stream, GROUP, '-', '+', 1, this.#consumer);
     if (pending.length === 0) await command.xgroup('DELCONSUMER', stream, GROUP, this.#consumer);
   }
 
   #assertOpen(): void {
-    if (this.#closing !== undefined) throw new MessageBusError('BUS_CLOSED', `the inbox of '${this.recipient}' was closed`);
+    if (this.#closing !== undefined)
+      throw new MessageBusError('BUS_CLOSED', `the inbox of '${this.recipient}' was closed`);
   }
 }

@@ -9,7 +9,8 @@ function checkName(kind: 'channel' | 'pattern' | 'recipient', value: unknown): s
   const code = kind === 'recipient' ? 'INVALID_RECIPIENT' : 'INVALID_CHANNEL';
   if (typeof value !== 'string') throw new MessageBusError(code, `${kind} must be a string, got ${typeof value}`);
   if (value.length === 0) throw new MessageBusError(code, `${kind} must not be empty`);
-  if (value.length > MAX_NAME_LENGTH) throw new MessageBusError(code, `${kind} is longer than ${MAX_NAME_LENGTH} characters`);
+  if (value.length > MAX_NAME_LENGTH)
+    throw new MessageBusError(code, `${kind} is longer than ${MAX_NAME_LENGTH} characters`);
   if (FORBIDDEN.test(value)) {
     throw new MessageBusError(code, `${kind} ${JSON.stringify(value)} contains whitespace or control characters`);
   }

@@ -7,15 +7,12 @@ import { parseEnvelope, type Envelope, type MessageCodec } from './codec.js';
 import { MessageBusError, MessageHandlerError, MessageValidationError, formatIssues } from './errors.js';
 import type { InvalidMessageEvent, MessageBusEvents } from './events.js';
 import { Inbox, type InboxContext } from './inbox.js';
+import { describeError } from './internal/describe.js';
 import { assertSchema, validate } from './internal/schema.js';
 import { assertChannel, assertPattern, assertRecipient, busKeys, type BusKeys } from './keys.js';
-import {
-  DEFAULT_MESSAGE_BUS_OPTIONS,
-  positiveInteger,
-  type InboxOptions,
-  type MessageBusOptions,
-} from './options.js';
+import { DEFAULT_MESSAGE_BUS_OPTIONS, positiveInteger, type InboxOptions, type MessageBusOptions } from './options.js';
 import { TypedChannel } from './typed-channel.js';
+import { ignore } from './internal/ignore.js';
 
 /** What a handler learns about a message besides its payload. */
 export interface MessageMeta {
@@ -73,9 +70,9 @@ interface Registration {
 }
 
 type Dispatch = { kind: Kind; subscription: string; redisChannel: string; raw: string };
+type Delivery = { payload: unknown; meta: PatternMessageMeta; raw: string };
 
 const MAX_TRACKED_PUBLISHERS = 10_000;
-const noop = (): void => {};
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
@@ -119,8 +116,14 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
     }
     this.#manager = connection;
     this.#keys = busKeys(connection.namespace);
-    this.#maxBytes = positiveInteger('maxMessageBytes', options.maxMessageBytes ?? DEFAULT_MESSAGE_BUS_OPTIONS.maxMessageBytes);
-    this.#inboxMaxLength = positiveInteger('inboxMaxLength', options.inboxMaxLength ?? DEFAULT_MESSAGE_BUS_OPTIONS.inboxMaxLength);
+    this.#maxBytes = positiveInteger(
+      'maxMessageBytes',
+      options.maxMessageBytes ?? DEFAULT_MESSAGE_BUS_OPTIONS.maxMessageBytes,
+    );
+    this.#inboxMaxLength = positiveInteger(
+      'inboxMaxLength',
+      options.inboxMaxLength ?? DEFAULT_MESSAGE_BUS_OPTIONS.inboxMaxLength,
+    );
     const codec = options.codec ?? DEFAULT_MESSAGE_BUS_OPTIONS.codec;
     if (typeof codec.encode !== 'function' || typeof codec.decode !== 'function') {
       throw new MessageBusError('INVALID_OPTION', "invalid option 'codec': expected { encode(envelope), decode(raw) }");
@@ -128,7 +131,10 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
     this.#codec = codec;
     if (options.sender !== undefined) {
       if (typeof options.sender !== 'string' || options.sender.length === 0 || options.sender.length > 256) {
-        throw new MessageBusError('INVALID_OPTION', "invalid option 'sender': expected a string of 1 to 256 characters");
+        throw new MessageBusError(
+          'INVALID_OPTION',
+          "invalid option 'sender': expected a string of 1 to 256 characters",
+        );
       }
       this.#sender = options.sender;
     }
@@ -159,12 +165,18 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
    * share one Redis subscription.
    */
   async subscribe<TMessage = unknown>(channel: string, handler: Handler<TMessage>): Promise<Unsubscribe> {
-    return this.#subscribe('channel', assertChannel(channel), handler as Registration['handler'], undefined);
+    return this.#subscribe('channel', assertChannel(channel), {
+      handler: handler as Registration['handler'],
+      schema: undefined,
+    });
   }
 
   /** Like {@link MessageBusWrapper.subscribe} for every channel matching a Redis glob (`*`, `?`, `[...]`). */
   async subscribePattern<TMessage = unknown>(pattern: string, handler: PatternHandler<TMessage>): Promise<Unsubscribe> {
-    return this.#subscribe('pattern', assertPattern(pattern), handler as Registration['handler'], undefined);
+    return this.#subscribe('pattern', assertPattern(pattern), {
+      handler: handler as Registration['handler'],
+      schema: undefined,
+    });
   }
 
   /** Removes `handler` from `channel` (every handler when omitted); unsubscribes in Redis when none is left. */
@@ -182,15 +194,13 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
    * validates before sending, subscribers only ever see valid messages.
    */
   channel<S extends StandardSchemaV1>(name: string, schema: S): TypedChannel<S> {
-    return new TypedChannel(
-      {
-        name: assertChannel(name),
-        schema: assertSchema(schema) as S,
-        publish: (data) => this.publish(name, data),
-        subscribe: (handler) => this.#subscribe('channel', name, handler as Registration['handler'], schema),
-        unsubscribe: (handler) => this.unsubscribe(name, handler),
-      },
-    );
+    return new TypedChannel({
+      name: assertChannel(name),
+      schema: assertSchema(schema) as S,
+      publish: (data) => this.publish(name, data),
+      subscribe: (handler) => this.#subscribe('channel', name, { handler, schema }),
+      unsubscribe: (handler) => this.unsubscribe(name, handler),
+    });
   }
 
   /**
@@ -214,7 +224,10 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
   }
 
   /** The durable inbox of `recipientId`: read it in order, peek, or consume with acknowledgement. */
-  inbox<TMessage = unknown>(recipientId: string, options: InboxOptions & { schema?: StandardSchemaV1 } = {}): Inbox<TMessage> {
+  inbox<TMessage = unknown>(
+    recipientId: string,
+    options: InboxOptions & { schema?: StandardSchemaV1 } = {},
+  ): Inbox<TMessage> {
     this.#assertOpen();
     const recipient = assertRecipient(recipientId);
     const context: InboxContext = {
@@ -222,8 +235,11 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
       keys: this.#keys.inbox(recipient),
       recipient,
       decode: (raw) => this.#decode(raw),
-      emit: (event, payload) => {
-        this.#emit(event, payload as never);
+      onError: (error) => {
+        this.#emit('error', error);
+      },
+      onDeadLetter: (event) => {
+        this.#emit('dead-letter', event);
       },
       onInvalid: (event) => {
         this.#invalid(event);
@@ -266,7 +282,13 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
       raw = this.#codec.encode(envelope);
     } catch (error) {
       if (error instanceof MessageBusError) throw error;
-      throw new MessageBusError('UNSERIALIZABLE_MESSAGE', `the codec could not encode the message: ${String(error)}`, { cause: error });
+      throw new MessageBusError(
+        'UNSERIALIZABLE_MESSAGE',
+        `the codec could not encode the message: ${describeError(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
     // A UTF-16 unit is at most 3 UTF-8 bytes: only count bytes when the limit is in reach.
     if (raw.length * 3 > this.#maxBytes && Buffer.byteLength(raw) > this.#maxBytes) {
@@ -280,30 +302,25 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
   }
 
   #decode(raw: string): Envelope | string {
-    if (raw.length > this.#maxBytes && Buffer.byteLength(raw) > this.#maxBytes) return `larger than ${this.#maxBytes} bytes`;
+    if (raw.length > this.#maxBytes && Buffer.byteLength(raw) > this.#maxBytes)
+      return `larger than ${this.#maxBytes} bytes`;
     let value: unknown;
     try {
       value = this.#codec.decode(raw);
     } catch (error) {
-      return `cannot be decoded: ${error instanceof Error ? error.message : String(error)}`;
+      return `cannot be decoded: ${describeError(error)}`;
     }
     return parseEnvelope(value);
   }
 
   // ---------------------------------------------------------------- subscriptions
 
-  async #subscribe(
-    kind: Kind,
-    name: string,
-    handler: Registration['handler'],
-    schema: StandardSchemaV1 | undefined,
-  ): Promise<Unsubscribe> {
+  async #subscribe(kind: Kind, name: string, registration: Registration): Promise<Unsubscribe> {
     this.#assertOpen();
-    if (typeof handler !== 'function') {
+    if (typeof registration.handler !== 'function') {
       throw new MessageBusError('INVALID_OPTION', 'handler must be a function');
     }
     const redisName = kind === 'channel' ? this.#keys.channel(name) : this.#keys.pattern(name);
-    const registration: Registration = { handler, schema };
     const map = this.#registrations[kind];
     let set = map.get(redisName);
     if (set === undefined) {
@@ -315,7 +332,7 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
       await this.#reconcile(kind, redisName);
     } catch (error) {
       set.delete(registration);
-      await this.#reconcile(kind, redisName).catch(noop);
+      await this.#reconcile(kind, redisName).catch(ignore);
       throw error;
     }
     let removed = false;
@@ -356,7 +373,7 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
       }
       if (!wanted) this.#registrations[kind].delete(redisName);
     });
-    const settled = next.catch(noop);
+    const settled = next.catch(ignore);
     this.#ops.set(key, settled);
     void settled.then(() => {
       if (this.#ops.get(key) === settled) this.#ops.delete(key);
@@ -397,13 +414,18 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
       return;
     }
     this.#trackGap(`${kind}:${subscription}`, channel, envelope);
-    const meta: PatternMessageMeta = { channel, id: envelope.id, sentAt: envelope.ts, seq: envelope.seq } as PatternMessageMeta;
+    const meta: PatternMessageMeta = {
+      channel,
+      id: envelope.id,
+      sentAt: envelope.ts,
+      seq: envelope.seq,
+    } as PatternMessageMeta;
     if (envelope.s !== undefined) meta.sender = envelope.s;
     if (pattern !== undefined) meta.pattern = pattern;
-    for (const registration of registrations) this.#deliver(registration, envelope.p, meta, raw);
+    for (const registration of registrations) this.#deliver(registration, { payload: envelope.p, meta, raw });
   }
 
-  #deliver(registration: Registration, payload: unknown, meta: PatternMessageMeta, raw: string): void {
+  #deliver(registration: Registration, { payload, meta, raw }: Delivery): void {
     const { schema } = registration;
     if (schema === undefined) {
       this.#call(registration, payload, meta);
@@ -414,7 +436,7 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
       else this.#invalid({ channel: meta.channel, reason: `schema: ${formatIssues(result.issues)}`, raw });
     };
     const onThrow = (error: unknown): void => {
-      this.#invalid({ channel: meta.channel, reason: `schema validator threw: ${String(error)}`, raw });
+      this.#invalid({ channel: meta.channel, reason: `schema validator threw: ${describeError(error)}`, raw });
     };
     try {
       const result = schema['~standard'].validate(payload);
@@ -479,7 +501,7 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
     const pending = this.#subscriber;
     this.#subscriber = undefined;
     if (pending === undefined) return;
-    const subscriber = await pending.catch(() => undefined);
+    const subscriber = await pending.catch(ignore);
     if (subscriber === undefined) return;
     subscriber.off('message', this.#onMessage);
     subscriber.off('pmessage', this.#onPatternMessage);
@@ -495,7 +517,7 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
     try {
       (this.emit as (event: string, ...args: unknown[]) => boolean)(event, ...args);
     } catch (error) {
-      if (event !== 'error') this.#emit('error', error instanceof Error ? error : new Error(String(error)));
+      if (event !== 'error') this.#emit('error', error instanceof Error ? error : new Error(describeError(error)));
     }
   }
 }

@@ -1,6 +1,7 @@
 import type { MessageCodec } from './codec.js';
 import { jsonCodec } from './codec.js';
 import { MessageBusError } from './errors.js';
+import { describeError } from './internal/describe.js';
 
 /** Options of {@link MessageBusWrapper}. */
 export interface MessageBusOptions {
@@ -41,7 +42,10 @@ export const DEFAULT_INBOX_OPTIONS = {
 /** Validates a positive integer option. */
 export function positiveInteger(option: string, value: unknown, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > max) {
-    throw new MessageBusError('INVALID_OPTION', `invalid option '${option}': expected an integer from 1 to ${max}, got ${String(value)}`);
+    throw new MessageBusError(
+      'INVALID_OPTION',
+      `invalid option '${option}': expected an integer from 1 to ${max}, got ${describeError(value)}`,
+    );
   }
   return value;
 }

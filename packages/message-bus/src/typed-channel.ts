@@ -50,6 +50,6 @@ export class TypedChannel<S extends StandardSchemaV1> {
 
   /** Removes `handler` (every handler of this channel when omitted). */
   unsubscribe(handler?: Handler<StandardSchemaV1.InferOutput<S>>): Promise<void> {
-    return this.#binding.unsubscribe(handler as Handler<never> | undefined);
+    return this.#binding.unsubscribe(handler);
   }
 }

@@ -40,7 +40,10 @@ export async function privateServer(options: RedisServerOptions = {}): Promise<R
 }
 
 /** Resolves with the first `count` values pushed through the returned `push`. */
-export function collect<T>(count: number, timeoutMs = 10_000): { push: (value: T) => void; done: Promise<T[]>; values: T[] } {
+export function collect<T>(
+  count: number,
+  timeoutMs = 10_000,
+): { push: (value: T) => void; done: Promise<T[]>; values: T[] } {
   const values: T[] = [];
   let resolve!: (values: T[]) => void;
   let reject!: (error: Error) => void;
@@ -48,7 +51,10 @@ export function collect<T>(count: number, timeoutMs = 10_000): { push: (value: T
     resolve = ok;
     reject = fail;
   });
-  const timer = setTimeout(() => reject(new Error(`collected ${values.length} of ${count} within ${timeoutMs} ms`)), timeoutMs);
+  const timer = setTimeout(
+    () => reject(new Error(`collected ${values.length} of ${count} within ${timeoutMs} ms`)),
+    timeoutMs,
+  );
   return {
     values,
     done,

@@ -42,7 +42,10 @@ describe('order and gaps', () => {
   it('reports a gap with the number missed when the subscriber was cut off and came back', async () => {
     const server = await privateServer();
     const publisherManager = new RedisConnectionManager({ url: server.url });
-    const subscriberManager = new RedisConnectionManager({ url: server.url, reconnect: { initialDelayMs: 300, maxDelayMs: 300, jitter: 0 } });
+    const subscriberManager = new RedisConnectionManager({
+      url: server.url,
+      reconnect: { initialDelayMs: 300, maxDelayMs: 300, jitter: 0 },
+    });
     await publisherManager.connect();
     await subscriberManager.connect();
     const publisher = new MessageBusWrapper(publisherManager, { sender: 'supervisor' });
@@ -54,7 +57,7 @@ describe('order and gaps', () => {
       await subscriber.subscribe('work', (message) => void got.push(message as number));
       await publisher.publish('work', 1);
       await waitFor(() => got.length === 1);
-      await publisherManager.getConnection().client('KILL', 'TYPE', 'pubsub');
+      await publisherManager.getConnection().call('CLIENT', 'KILL', 'TYPE', 'pubsub');
       for (const n of [2, 3, 4, 5, 6]) await publisher.publish('work', n);
       await waitFor(async () => (await numsub(publisherManager, `${publisherManager.namespace}:bus:ch:work`)) === 1, {
         description: 'resubscribed after the cut',

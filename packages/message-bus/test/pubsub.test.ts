@@ -1,6 +1,13 @@
-import { describe, expect, it } from 'vitest';
-import { waitFor, waitForEvent } from '@shim/testing';
-import { MessageBusWrapper, isMessageBusError, type MessageMeta, type PatternMessageMeta } from '../src/index.js';
+import { describe, expect, inject, it } from 'vitest';
+import { RedisConnectionManager } from '@shim/connection';
+import { uniqueNamespace, waitFor, waitForEvent } from '@shim/testing';
+import {
+  MessageBusWrapper,
+  isMessageBusError,
+  type GapEvent,
+  type MessageMeta,
+  type PatternMessageMeta,
+} from '../src/index.js';
 import { collect, createBus, createManager, numpat, numsub } from './helpers.js';
 
 describe('publish / subscribe', () => {
@@ -82,7 +89,10 @@ describe('publish / subscribe', () => {
     const manager = await createManager();
     const bus = await createBus({}, manager);
     const got: Array<[string, string]> = [];
-    const offStar = await bus.subscribePattern('task.*', (_m, meta: PatternMessageMeta) => void got.push([meta.pattern, meta.channel]));
+    const offStar = await bus.subscribePattern(
+      'task.*',
+      (_m, meta: PatternMessageMeta) => void got.push([meta.pattern, meta.channel]),
+    );
     await bus.subscribePattern('log.?', (_m, meta) => void got.push([meta.pattern, meta.channel]));
     await bus.subscribePattern('job.[ab]', (_m, meta) => void got.push([meta.pattern, meta.channel]));
     for (const channel of ['task.one', 'task.two.deep', 'log.x', 'log.xy', 'job.a', 'job.c', 'other']) {
@@ -158,7 +168,12 @@ describe('handler isolation', () => {
     await waitFor(() => errors.length === 6);
     expect(errors.every((error) => isMessageBusError(error, 'HANDLER_FAILED'))).toBe(true);
     expect(errors.map((error) => (error.cause as Error).message).sort()).toEqual([
-      'async boom', 'async boom', 'async boom', 'sync boom', 'sync boom', 'sync boom',
+      'async boom',
+      'async boom',
+      'async boom',
+      'sync boom',
+      'sync boom',
+      'sync boom',
     ]);
     expect(errors[0]).toMatchObject({ channel: 'c' });
     expect(bus.stats.handlerErrors).toBe(6);
@@ -216,5 +231,60 @@ describe('close()', () => {
     await bus.publish('x', 1);
     await bus.close();
     await expect(waitForEvent(bus, 'error', { timeoutMs: 50 })).rejects.toThrow();
+  });
+
+  it('supports await using', async () => {
+    const manager = await createManager();
+    {
+      await using bus = new MessageBusWrapper(manager);
+      await bus.subscribe('scoped', () => {});
+      expect(await numsub(manager, `${manager.namespace}:bus:ch:scoped`)).toBe(1);
+    }
+    expect(await numsub(manager, `${manager.namespace}:bus:ch:scoped`)).toBe(0);
+  });
+});
+
+describe('edge cases', () => {
+  it('retries the subscriber connection after a failed first subscribe', async () => {
+    // Not connected yet: the manager cannot hand out a subscriber connection, and the bus must not cache that failure.
+    const manager = new RedisConnectionManager({ url: inject('redisUrl'), namespace: uniqueNamespace() });
+    const bus = new MessageBusWrapper(manager);
+    try {
+      await expect(bus.subscribe('x', () => {})).rejects.toMatchObject({ code: 'NOT_CONNECTED' });
+      await manager.connect();
+      const got = collect<unknown>(1);
+      await bus.subscribe('x', (message) => got.push(message));
+      await bus.publish('x', 'now it works');
+      expect(await got.done).toEqual(['now it works']);
+    } finally {
+      await bus.close();
+      await manager.disconnect();
+    }
+  });
+
+  it('ignores duplicate or reordered sequence numbers for gaps, and forgets the oldest of many publishers', async () => {
+    const manager = await createManager();
+    const bus = await createBus({}, manager);
+    const gaps: GapEvent[] = [];
+    bus.on('gap', (gap) => gaps.push(gap));
+    let delivered = 0;
+    await bus.subscribe('seq', () => {
+      delivered += 1;
+    });
+    const channel = `${manager.namespace}:bus:ch:seq`;
+    const envelope = (src: string, seq: number): string =>
+      JSON.stringify({ v: 1, id: `${src}:${seq}`, ts: 1, src, seq, p: seq });
+    const redis = manager.getConnection();
+    for (const seq of [1, 2, 2, 1, 3]) await redis.publish(channel, envelope('dup', seq));
+    await waitFor(() => delivered === 5);
+    expect(gaps).toEqual([]);
+    // 10,001 publishers: the first one is forgotten, so its next message starts afresh (no gap).
+    const pipeline = redis.pipeline();
+    for (let n = 0; n < 10_001; n += 1) pipeline.publish(channel, envelope(`p${n}`, 1));
+    pipeline.publish(channel, envelope('p0', 5));
+    pipeline.publish(channel, envelope('p10000', 5));
+    await pipeline.exec();
+    await waitFor(() => delivered === 5 + 10_003, { timeoutMs: 20_000 });
+    expect(gaps).toEqual([{ channel: 'seq', sender: 'p10000', missed: 3 }]);
   });
 });

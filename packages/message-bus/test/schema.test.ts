@@ -19,7 +19,7 @@ describe('typed channels (Standard Schema)', () => {
       expectTypeOf(meta).toEqualTypeOf<MessageMeta>();
       got.push(message);
     });
-    expectTypeOf(progress.publish).parameter(0).toEqualTypeOf<{ task: string; percent: number }>();
+    expectTypeOf<Parameters<typeof progress.publish>[0]>().toEqualTypeOf<{ task: string; percent: number }>();
     expect(await progress.publish({ task: 't1', percent: 40 })).toBe(1);
     expect(await got.done).toEqual([{ task: 't1', percent: 40 }]);
   });
@@ -36,7 +36,7 @@ describe('typed channels (Standard Schema)', () => {
     expect(isMessageBusError(error, 'VALIDATION_FAILED')).toBe(true);
     expect((error as Error).message).toMatch(/task\.progress/);
     expect((error as Error).message).toMatch(/percent/);
-    expect((error as { issues: unknown[] }).issues.length).toBeGreaterThan(0);
+    expect((error as unknown as { issues: unknown[] }).issues.length).toBeGreaterThan(0);
     await bus.publish('task.progress', { task: 'ok', percent: 1 });
     await waitFor(() => raw.length === 1);
     expect(raw).toHaveLength(1);
@@ -73,7 +73,10 @@ describe('typed channels (Standard Schema)', () => {
 
     const slow = bus.channel(
       'slow',
-      z.object({ n: z.number() }).refine(async (value) => Promise.resolve(value.n > 0), 'n must be positive').transform((value) => ({ ...value, double: value.n * 2 })),
+      z
+        .object({ n: z.number() })
+        .refine(async (value) => Promise.resolve(value.n > 0), 'n must be positive')
+        .transform((value) => ({ ...value, double: value.n * 2 })),
     );
     const gotSlow = collect<{ n: number; double: number }>(1);
     await slow.subscribe((message) => gotSlow.push(message));

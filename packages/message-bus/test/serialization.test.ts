@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '@shim/testing';
-import { type InvalidMessageEvent, type MessageCodec } from '../src/index.js';
+import type { InvalidMessageEvent, MessageCodec } from '../src/index.js';
 import { collect, createBus, createManager } from './helpers.js';
 
 async function spyRaw(manager: Awaited<ReturnType<typeof createManager>>, channel: string): Promise<string[]> {
@@ -61,7 +61,10 @@ describe('serialization', () => {
     await bus.subscribePattern('c*', (m) => void handled.push(m));
     const redis = manager.getConnection();
     await redis.publish(`${manager.namespace}:bus:ch:c`, 'hello from a foreign client');
-    await redis.publish(`${manager.namespace}:bus:ch:c`, JSON.stringify({ v: 1, id: 'x', ts: 1, src: 's', seq: 1, p: 'y'.repeat(2_000) }));
+    await redis.publish(
+      `${manager.namespace}:bus:ch:c`,
+      JSON.stringify({ v: 1, id: 'x', ts: 1, src: 's', seq: 1, p: 'y'.repeat(2_000) }),
+    );
     const events = await invalid.done;
     expect(events.map(({ channel }) => channel)).toEqual(['c', 'c', 'c', 'c']);
     expect(events.filter(({ pattern }) => pattern === 'c*')).toHaveLength(2);
@@ -79,7 +82,10 @@ describe('serialization', () => {
     await bus.subscribe('c', (m) => got.push(m as Record<string, unknown>));
     const redis = manager.getConnection();
     const base = '{"v":1,"id":"a:1","ts":1,"src":"a","seq":1,';
-    await redis.publish(`${manager.namespace}:bus:ch:c`, `${base}"p":{"__proto__":{"polluted":true},"nested":{"__proto__":{"polluted":true}}}}`);
+    await redis.publish(
+      `${manager.namespace}:bus:ch:c`,
+      `${base}"p":{"__proto__":{"polluted":true},"nested":{"__proto__":{"polluted":true}}}}`,
+    );
     await redis.publish(
       `${manager.namespace}:bus:ch:c`,
       '{"v":1,"id":"a:2","ts":1,"src":"a","seq":2,"p":{"constructor":{"prototype":{"polluted":true}}}}',

@@ -1,5 +1,6 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { MessageBusError } from '../errors.js';
+import { describeError } from './describe.js';
 
 /** Outcome of a validation: the (possibly transformed) value, or the issues. */
 export type Validated<T> = { ok: true; value: T } | { ok: false; issues: readonly StandardSchemaV1.Issue[] };
@@ -8,7 +9,10 @@ export type Validated<T> = { ok: true; value: T } | { ok: false; issues: readonl
 export function assertSchema(schema: unknown): StandardSchemaV1 {
   const standard = (schema as { '~standard'?: { version?: unknown; validate?: unknown } } | null)?.['~standard'];
   if (standard?.version !== 1 || typeof standard.validate !== 'function') {
-    throw new MessageBusError('INVALID_OPTION', 'schema must implement Standard Schema v1 (zod ≥3.24, valibot ≥1, arktype ≥2 …)');
+    throw new MessageBusError(
+      'INVALID_OPTION',
+      'schema must implement Standard Schema v1 (zod ≥3.24, valibot ≥1, arktype ≥2 …)',
+    );
   }
   return schema as StandardSchemaV1;
 }
@@ -22,7 +26,10 @@ export async function validate<S extends StandardSchemaV1>(
   try {
     result = await schema['~standard'].validate(value);
   } catch (error) {
-    return { ok: false, issues: [{ message: `the validator threw: ${error instanceof Error ? error.message : String(error)}` }] };
+    return {
+      ok: false,
+      issues: [{ message: `the validator threw: ${describeError(error)}` }],
+    };
   }
   return result.issues === undefined ? { ok: true, value: result.value } : { ok: false, issues: result.issues };
 }
