@@ -575,3 +575,20 @@ describe('jsonCodec.encode: objects without a named constructor', () => {
     );
   });
 });
+
+describe('jsonCodec.encode: where the problem is', () => {
+  it('names the bad value after walking past the good ones of every kind', () => {
+    const p = {
+      s: 'x',
+      b: true,
+      n: null,
+      num: 1,
+      arr: [1, 'two', { ok: false }],
+      nested: { fine: null },
+      bad: undefined,
+    };
+    expect(() => jsonCodec.encode({ v: 1, id: 'a:1', ts: 1, src: 'a', seq: 1, p })).toThrow(
+      /message\.bad is undefined/,
+    );
+  });
+});

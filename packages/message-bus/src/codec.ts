@@ -30,6 +30,31 @@ export interface MessageCodec {
   decode(raw: string): unknown;
 }
 
+/** Whether `value` survives JSON unchanged: {@link unfaithful} without building paths (the hot path). */
+function isFaithful(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object': {
+      if (value === null) return true;
+      if (depth > 256) return false;
+      if (Array.isArray(value)) {
+        for (const item of value as unknown[]) if (!isFaithful(item, depth + 1)) return false;
+        return true;
+      }
+      const proto = Object.getPrototypeOf(value) as unknown;
+      if (proto !== Object.prototype && proto !== null) return false;
+      for (const key in value) if (!isFaithful((value as Record<string, unknown>)[key], depth + 1)) return false;
+      return Object.getOwnPropertySymbols(value).length === 0;
+    }
+    default:
+      return false;
+  }
+}
+
 /** Why `value` would not survive JSON unchanged, or undefined when it would. Assumes JSON.stringify succeeded (no cycles, no BigInt). */
 function unfaithful(value: unknown, path: string, depth: number): string | undefined {
   switch (typeof value) {
@@ -86,7 +111,8 @@ export const jsonCodec: MessageCodec = {
         cause: error,
       });
     }
-    const problem = unfaithful(envelope.p, 'message', 0);
+    // The quick check allocates nothing; only a refused message pays for building the path.
+    const problem = isFaithful(envelope.p, 0) ? undefined : unfaithful(envelope.p, 'message', 0);
     // Every value JSON.stringify turns into undefined (function, symbol, undefined) is a problem here too.
     if (problem !== undefined) {
       throw new MessageBusError('UNSERIALIZABLE_MESSAGE', `message cannot be sent faithfully as JSON: ${problem}`);
@@ -111,7 +137,7 @@ export function parseEnvelope(value: unknown): Envelope | string {
     const version = record['v'];
     return `unknown envelope version ${typeof version === 'number' || typeof version === 'string' ? JSON.stringify(version) : typeof version}`;
   }
-  for (const key of Object.keys(record)) {
+  for (const key in record) {
     if (!ENVELOPE_KEYS.has(key)) return `unexpected envelope field '${key}'`;
   }
   if (typeof record['id'] !== 'string' || record['id'].length === 0) return 'envelope id is missing';

@@ -8,7 +8,7 @@ import {
   type MessageMeta,
   type PatternMessageMeta,
 } from '../src/index.js';
-import { collect, createBus, createManager, numpat, numsub } from './helpers.js';
+import { collect, createBus, createManager, numpat, numsub, privateServer } from './helpers.js';
 
 describe('publish / subscribe', () => {
   it('delivers a message published right after subscribe() resolved, with its meta', async () => {
@@ -286,5 +286,46 @@ describe('edge cases', () => {
     await pipeline.exec();
     await waitFor(() => delivered === 5 + 10_003, { timeoutMs: 20_000 });
     expect(gaps).toEqual([{ channel: 'seq', sender: 'p10000', missed: 3 }]);
+  });
+
+  it('batches publishes made in one tick into one pipeline, keeping order and per-call results', async () => {
+    const manager = await createManager();
+    const bus = await createBus({}, manager);
+    const got = collect<number>(500);
+    await bus.subscribe('burst', (message) => got.push(message as number));
+    const receivers = await Promise.all(Array.from({ length: 500 }, (_, n) => bus.publish('burst', n)));
+    expect(receivers.every((count) => count === 1)).toBe(true);
+    expect(await got.done).toEqual(Array.from({ length: 500 }, (_, n) => n));
+  });
+
+  it('rejects each publish, first and batched, when the manager is not connected', async () => {
+    const manager = new RedisConnectionManager({ url: inject('redisUrl') });
+    const bus = new MessageBusWrapper(manager);
+    const results = await Promise.allSettled([bus.publish('x', 1), bus.publish('x', 2), bus.publish('x', 3)]);
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    for (const result of results) {
+      if (result.status === 'rejected') expect(result.reason).toMatchObject({ code: 'NOT_CONNECTED' });
+    }
+    await bus.close();
+  });
+
+  it("rejects each publish with Redis' own error, first and batched (ACL without PUBLISH)", async () => {
+    const server = await privateServer();
+    const admin = server.client();
+    await admin.call('ACL', 'SETUSER', 'mute', 'on', '>mute-pass', '~*', '&*', '+@all', '-publish');
+    admin.disconnect();
+    const manager = new RedisConnectionManager({ port: server.port, username: 'mute', password: 'mute-pass' });
+    await manager.connect();
+    const bus = new MessageBusWrapper(manager);
+    try {
+      const results = await Promise.allSettled([bus.publish('x', 1), bus.publish('x', 2)]);
+      for (const result of results) {
+        expect(result.status).toBe('rejected');
+        if (result.status === 'rejected') expect(String(result.reason)).toMatch(/NOPERM/);
+      }
+    } finally {
+      await bus.close();
+      await manager.disconnect();
+    }
   });
 });

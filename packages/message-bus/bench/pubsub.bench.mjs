@@ -1,0 +1,195 @@
+// Benchmark: MessageBusWrapper against raw ioredis PUBLISH/SUBSCRIBE doing its own JSON, in one run.
+// Run with `npm run bench -w @shim/message-bus` (builds first). Uses REDIS_URL, or spawns a private
+// redis-server on a free loopback port so nothing else shares the server while it measures.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setImmediate } from 'node:timers';
+import { createRequire } from 'node:module';
+import { Redis } from 'ioredis';
+import { RedisConnectionManager } from '@shim/connection';
+import { MessageBusWrapper } from '../dist/index.js';
+
+const require = createRequire(import.meta.url);
+const THROUGHPUT_MESSAGES = Number(process.env.BENCH_MESSAGES ?? 100_000);
+const LATENCY_MESSAGES = Number(process.env.BENCH_LATENCY_MESSAGES ?? 5_000);
+const LATENCY_RATE = Number(process.env.BENCH_RATE ?? 2_000); // messages per second
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+// About 200 bytes of JSON, like a progress report between assistants.
+const payload = (index) => ({
+  task: `task-${index % 1000}`,
+  worker: 'worker-7',
+  step: index,
+  status: 'running',
+  note: 'refactoring src/components/Button.tsx; tests next',
+  files: ['src/components/Button.tsx', 'src/components/Button.test.tsx'],
+});
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer().once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startRedis() {
+  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, stop: async () => {} };
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'shim-bench-'));
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  await new Promise((resolve, reject) => {
+    let log = '';
+    child.stdout.on('data', (chunk) => {
+      log += chunk;
+      if (log.includes('Ready to accept connections')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`redis-server exited (${code})`)));
+  });
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: async () => {
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A raw pair: publisher and subscriber ioredis clients, JSON done by hand. */
+async function rawPair(url) {
+  const pub = new Redis(url);
+  const sub = new Redis(url);
+  let handler = () => {};
+  sub.on('message', (_channel, message) => handler(JSON.parse(message)));
+  await sub.subscribe('bench:raw');
+  return {
+    publish: (message) => pub.publish('bench:raw', JSON.stringify(message)),
+    onMessage: (fn) => {
+      handler = fn;
+    },
+    close: async () => {
+      pub.disconnect();
+      sub.disconnect();
+    },
+  };
+}
+
+/** The bus on its own manager: publish on the command connection, subscribe on the dedicated one. */
+async function busPair(url) {
+  const manager = new RedisConnectionManager({ url, namespace: 'bench' });
+  await manager.connect();
+  const bus = new MessageBusWrapper(manager, { sender: 'bench' });
+  let handler = () => {};
+  await bus.subscribe('bus', (message) => handler(message));
+  return {
+    publish: (message) => bus.publish('bus', message),
+    onMessage: (fn) => {
+      handler = fn;
+    },
+    close: async () => {
+      await bus.close();
+      await manager.disconnect();
+    },
+  };
+}
+
+async function throughput(pair) {
+  let received = 0;
+  const done = new Promise((resolve) => {
+    pair.onMessage(() => {
+      received += 1;
+      if (received === THROUGHPUT_MESSAGES) resolve();
+    });
+  });
+  const started = process.hrtime.bigint();
+  const batch = 1_000;
+  for (let index = 0; index < THROUGHPUT_MESSAGES; index += batch) {
+    const sends = [];
+    for (let n = index; n < Math.min(index + batch, THROUGHPUT_MESSAGES); n += 1) sends.push(pair.publish(payload(n)));
+    await Promise.all(sends);
+  }
+  await done;
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return THROUGHPUT_MESSAGES / seconds;
+}
+
+async function latency(pair) {
+  const sentAt = new Array(LATENCY_MESSAGES);
+  const latencies = [];
+  const done = new Promise((resolve) => {
+    pair.onMessage((message) => {
+      latencies.push(Number(process.hrtime.bigint() - sentAt[message.step]) / 1e6);
+      if (latencies.length === LATENCY_MESSAGES) resolve();
+    });
+  });
+  const gapMs = 1000 / LATENCY_RATE;
+  const start = performance.now();
+  for (let index = 0; index < LATENCY_MESSAGES; index += 1) {
+    // Paced sends: wait until this message's slot, and always yield to the event loop between two
+    // sends, so every message travels alone (a synchronous burst would measure queueing, not latency).
+    const due = start + index * gapMs;
+    const wait = due - performance.now();
+    await new Promise((resolve) => (wait > 1 ? setTimeout(resolve, wait) : setImmediate(resolve)));
+    sentAt[index] = process.hrtime.bigint();
+    void pair.publish(payload(index));
+  }
+  await done;
+  latencies.sort((a, b) => a - b);
+  const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+  return { p50: at(0.5), p99: at(0.99) };
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+const redis = await startRedis();
+try {
+  const results = { raw: { tput: [], p50: [], p99: [] }, bus: { tput: [], p50: [], p99: [] } };
+  for (let round = 0; round < ROUNDS; round += 1) {
+    // Alternate the order each round so neither side always runs on a warmer process.
+    const order = round % 2 === 0 ? ['raw', 'bus'] : ['bus', 'raw'];
+    for (const kind of order) {
+      const pair = kind === 'raw' ? await rawPair(redis.url) : await busPair(redis.url);
+      results[kind].tput.push(await throughput(pair));
+      const { p50, p99 } = await latency(pair);
+      results[kind].p50.push(p50);
+      results[kind].p99.push(p99);
+      await pair.close();
+    }
+  }
+  const summary = (kind) => ({
+    tput: median(results[kind].tput),
+    p50: median(results[kind].p50),
+    p99: median(results[kind].p99),
+  });
+  const raw = summary('raw');
+  const bus = summary('bus');
+  const fmt = (n, digits = 0) =>
+    n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  console.log(
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ioredis ${require('ioredis/package.json').version}`,
+  );
+  console.log(
+    `workload: ${fmt(THROUGHPUT_MESSAGES)} messages of ~${JSON.stringify(payload(1)).length} B; latency ${fmt(LATENCY_MESSAGES)} messages at ${fmt(LATENCY_RATE)}/s; median of ${ROUNDS} rounds`,
+  );
+  console.log('');
+  console.log('| | raw ioredis + JSON | MessageBusWrapper | ratio (bus/raw) | target |');
+  console.log('|---|---|---|---|---|');
+  console.log(`| throughput (msg/s) | ${fmt(raw.tput)} | ${fmt(bus.tput)} | ${fmt(bus.tput / raw.tput, 2)} | ≥ 0.85 |`);
+  console.log(`| latency p50 (ms) | ${fmt(raw.p50, 3)} | ${fmt(bus.p50, 3)} | ${fmt(bus.p50 / raw.p50, 2)} | |`);
+  console.log(`| latency p99 (ms) | ${fmt(raw.p99, 3)} | ${fmt(bus.p99, 3)} | ${fmt(bus.p99 / raw.p99, 2)} | ≤ 1.5 |`);
+} finally {
+  await redis.stop();
+}
