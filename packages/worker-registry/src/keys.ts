@@ -1,0 +1,39 @@
+import { WorkerRegistryError } from './errors.js';
+
+const MAX_ID_LENGTH = 256;
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;
+
+/** Validates a worker id: 1–256 characters, no control characters. */
+export function assertWorkerId(id: unknown): string {
+  if (typeof id !== 'string')
+    throw new WorkerRegistryError('INVALID_WORKER_ID', `worker id must be a string, got ${typeof id}`);
+  if (id.length === 0) throw new WorkerRegistryError('INVALID_WORKER_ID', 'worker id must not be empty');
+  if (id.length > MAX_ID_LENGTH) {
+    throw new WorkerRegistryError('INVALID_WORKER_ID', `worker id is longer than ${MAX_ID_LENGTH} characters`);
+  }
+  if (CONTROL.test(id)) {
+    throw new WorkerRegistryError('INVALID_WORKER_ID', `worker id ${JSON.stringify(id)} contains control characters`);
+  }
+  return id;
+}
+
+/** Redis names of one namespace's registry. Every key shares the `{<namespace>}` hash tag (Lua scripts touch several). */
+export interface RegistryKeys {
+  /** Sorted set: worker id → last heartbeat (Redis ms). */
+  alive: string;
+  /** Hash of one worker. */
+  worker(id: string): string;
+  /** Pub/Sub channel of registry events. */
+  events: string;
+}
+
+/** Builds the {@link RegistryKeys} for `namespace`. */
+export function registryKeys(namespace: string): RegistryKeys {
+  const base = `${namespace}:workers:{${namespace}}`;
+  return {
+    alive: `${base}:alive`,
+    worker: (id) => `${base}:w:${id}`,
+    events: `${namespace}:workers:events`,
+  };
+}

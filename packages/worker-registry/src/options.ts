@@ -1,0 +1,28 @@
+import { WorkerRegistryError } from './errors.js';
+
+/** Options of {@link WorkerRegistry}. */
+export interface WorkerRegistryOptions {
+  /** A worker whose last heartbeat is older than this (by Redis' clock) is not alive. Unit: ms. @defaultValue 15_000 */
+  heartbeatTtlMs?: number | undefined;
+  /** Run `detectStale()` on this interval (unref'd timer). Unit: ms. @defaultValue undefined (off) */
+  cleanupIntervalMs?: number | undefined;
+  /** Largest metadata object, JSON-encoded. Unit: bytes. @defaultValue 65_536 */
+  maxMetadataBytes?: number | undefined;
+}
+
+/** Defaults merged under every {@link WorkerRegistryOptions}. */
+export const DEFAULT_WORKER_REGISTRY_OPTIONS = {
+  heartbeatTtlMs: 15_000,
+  maxMetadataBytes: 65_536,
+} as const;
+
+/** Validates a positive integer option (at most 2^31-1 ms: Node timers cannot wait longer). */
+export function positiveMs(option: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > 2_147_483_647) {
+    throw new WorkerRegistryError(
+      'INVALID_OPTION',
+      `invalid option '${option}': expected a positive integer number of ms, got ${typeof value === 'number' ? value : typeof value}`,
+    );
+  }
+  return value;
+}

@@ -1,0 +1,484 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { RedisConnectionManager } from '@shim/connection';
+import type { Redis } from 'ioredis';
+import { WorkerRegistryError } from './errors.js';
+import { ignore } from './internal/ignore.js';
+import type { RegistryEvent, RegistryEventHandler, WorkerRegistryEvents } from './events.js';
+import { encodeMetadata } from './internal/metadata.js';
+import {
+  GET,
+  HEARTBEAT,
+  RANGE,
+  REAP,
+  REGISTER,
+  SET_STATUS,
+  UNREGISTER,
+  runScript,
+  type Script,
+} from './internal/scripts.js';
+import { assertWorkerId, registryKeys, type RegistryKeys } from './keys.js';
+import { DEFAULT_WORKER_REGISTRY_OPTIONS, positiveMs, type WorkerRegistryOptions } from './options.js';
+import { isWorkerStatus, workerFromHash, type WorkerInfo, type WorkerStatus } from './worker-info.js';
+
+/** Options of {@link WorkerRegistry.registerWorker}. */
+export interface RegisterOptions {
+  /** Take over the id even if a live worker holds it (its incarnation is then refused). @defaultValue false */
+  replace?: boolean | undefined;
+}
+
+/** Options of {@link WorkerRegistry.heartbeat}. */
+export interface HeartbeatOptions {
+  /** New status, visible to every process with the heartbeat. */
+  status?: 'idle' | 'busy' | undefined;
+  /** Top-level metadata keys to set (merged into what was registered). */
+  metadata?: Record<string, unknown> | undefined;
+  /** Top-level metadata keys to remove. */
+  removeMetadataKeys?: string[] | undefined;
+}
+
+/** Filter of {@link WorkerRegistry.listActive}. */
+export interface ListFilter {
+  status?: WorkerStatus | undefined;
+  /** Only workers whose `metadata.capabilities` (an array) contains this value. */
+  capability?: string | undefined;
+}
+
+/** Options of {@link WorkerRegistry.startHeartbeat}. */
+export interface AutoHeartbeatOptions {
+  /** Time between heartbeats; keep it well under the TTL (a third or less). Unit: ms. */
+  intervalMs: number;
+}
+
+/** Stops an automatic heartbeat. */
+export type StopHeartbeat = () => void;
+
+interface LocalWorker {
+  incarnation: string;
+  metadata: Record<string, unknown>;
+  timer: NodeJS.Timeout | undefined;
+}
+
+const STALE_BATCH = 500;
+
+/**
+ * Who is alive, what they can do and what they are doing. Liveness is a sorted set of last
+ * heartbeats judged by Redis' clock inside Lua scripts, so processes whose clocks disagree still
+ * agree on who is alive, and every change is atomic with the event it publishes.
+ *
+ * @example
+ * ```ts
+ * const registry = new WorkerRegistry(manager, { heartbeatTtlMs: 6_000 });
+ * await registry.registerWorker('worker-1', { capabilities: ['typescript'] });
+ * const stop = registry.startHeartbeat('worker-1', { intervalMs: 2_000 });
+ * console.log(await registry.listActive({ capability: 'typescript' }));
+ * ```
+ */
+export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
+  readonly #manager: RedisConnectionManager;
+  readonly #keys: RegistryKeys;
+  readonly #ttlMs: number;
+  readonly #maxMetadataBytes: number;
+  readonly #local = new Map<string, LocalWorker>();
+  readonly #handlers = new Set<RegistryEventHandler>();
+  #subscriber: Promise<Redis> | undefined;
+  #cleanupTimer: NodeJS.Timeout | undefined;
+  #closing: Promise<void> | undefined;
+
+  /** Validates `options` at once (throws `INVALID_OPTION`); connects nothing. */
+  constructor(connection: RedisConnectionManager, options: WorkerRegistryOptions = {}) {
+    super();
+    if (typeof (connection as Partial<RedisConnectionManager> | null)?.getConnection !== 'function') {
+      throw new WorkerRegistryError('INVALID_OPTION', 'connection must be a RedisConnectionManager');
+    }
+    this.#manager = connection;
+    this.#keys = registryKeys(connection.namespace);
+    this.#ttlMs = positiveMs(
+      'heartbeatTtlMs',
+      options.heartbeatTtlMs ?? DEFAULT_WORKER_REGISTRY_OPTIONS.heartbeatTtlMs,
+    );
+    this.#maxMetadataBytes = positiveMs(
+      'maxMetadataBytes',
+      options.maxMetadataBytes ?? DEFAULT_WORKER_REGISTRY_OPTIONS.maxMetadataBytes,
+    );
+    if (options.cleanupIntervalMs !== undefined) {
+      const interval = positiveMs('cleanupIntervalMs', options.cleanupIntervalMs);
+      this.#cleanupTimer = setInterval(() => {
+        this.detectStale().catch((error: unknown) => {
+          this.#emitError(error);
+        });
+      }, interval);
+      this.#cleanupTimer.unref();
+    }
+  }
+
+  /** The TTL every liveness judgement uses. Unit: ms. */
+  get heartbeatTtlMs(): number {
+    return this.#ttlMs;
+  }
+
+  /**
+   * Registers `id` with `metadata` and status `idle`, under a fresh incarnation. Fails with
+   * `ALREADY_REGISTERED` while another registration of `id` is alive, unless `replace` is set; an id
+   * whose registration went stale may register again.
+   */
+  async registerWorker(id: string, metadata: object = {}, options: RegisterOptions = {}): Promise<WorkerInfo> {
+    this.#assertOpen();
+    const workerId = assertWorkerId(id);
+    const entries = encodeMetadata(metadata, this.#maxMetadataBytes);
+    return this.#register(workerId, {
+      metadata: { ...metadata },
+      entries,
+      replace: options.replace === true,
+      reason: '',
+    });
+  }
+
+  /**
+   * Refreshes `id`'s liveness (one round trip), optionally with a status change and a metadata
+   * patch. Fails with `NOT_REGISTERED` when the worker is unknown, reaped, past its TTL (even if
+   * nobody cleaned it up yet) or registered again under a newer incarnation: register again.
+   */
+  async heartbeat(id: string, options: HeartbeatOptions = {}): Promise<void> {
+    this.#assertOpen();
+    const workerId = assertWorkerId(id);
+    if (options.status !== undefined && options.status !== 'idle' && options.status !== 'busy') {
+      throw new WorkerRegistryError(
+        'INVALID_STATUS',
+        `heartbeat status must be 'idle' or 'busy', got ${String(options.status)}`,
+      );
+    }
+    const patch =
+      options.metadata === undefined ? [] : encodeMetadata(options.metadata, this.#maxMetadataBytes, 'metadata patch');
+    const removals = options.removeMetadataKeys ?? [];
+    if (!Array.isArray(removals) || removals.some((key) => typeof key !== 'string')) {
+      throw new WorkerRegistryError('INVALID_METADATA', 'removeMetadataKeys must be an array of strings');
+    }
+    const local = this.#local.get(workerId);
+    if (local === undefined) {
+      throw new WorkerRegistryError(
+        'NOT_REGISTERED',
+        `worker '${workerId}' is not registered by this registry: register it first`,
+        {
+          workerId,
+        },
+      );
+    }
+    const reply = (await this.#run(
+      HEARTBEAT,
+      [this.#keys.alive, this.#keys.worker(workerId)],
+      [
+        workerId,
+        local.incarnation,
+        this.#ttlMs,
+        this.#keys.events,
+        options.status ?? '',
+        removals.length,
+        ...removals,
+        ...patch.flat(),
+      ],
+    )) as [string];
+    if (reply[0] !== 'OK') throw this.#notRegistered(workerId);
+    if (options.metadata !== undefined) Object.assign(local.metadata, options.metadata);
+    for (const key of removals) Reflect.deleteProperty(local.metadata, key);
+  }
+
+  /** Sets `id`'s status; every process sees it at once (a `status` event). `offline` keeps it listed until its TTL passes. */
+  async setStatus(id: string, status: WorkerStatus): Promise<void> {
+    this.#assertOpen();
+    const workerId = assertWorkerId(id);
+    if (!isWorkerStatus(status)) {
+      throw new WorkerRegistryError(
+        'INVALID_STATUS',
+        `status must be 'idle', 'busy' or 'offline', got ${String(status)}`,
+      );
+    }
+    const reply = (await this.#run(
+      SET_STATUS,
+      [this.#keys.alive, this.#keys.worker(workerId)],
+      [workerId, status, this.#ttlMs, this.#keys.events],
+    )) as [string];
+    if (reply[0] !== 'OK') throw this.#notRegistered(workerId);
+  }
+
+  /** The worker if it is alive (heartbeat within the TTL), whatever its status; else undefined. */
+  async get(id: string): Promise<WorkerInfo | undefined> {
+    this.#assertOpen();
+    const workerId = assertWorkerId(id);
+    const hash = (await this.#run(
+      GET,
+      [this.#keys.alive, this.#keys.worker(workerId)],
+      [workerId, this.#ttlMs],
+    )) as string[];
+    return workerFromHash(hash);
+  }
+
+  /** Every alive worker (heartbeat within the TTL by Redis' clock), optionally filtered. Two round trips. */
+  async listActive(filter: ListFilter = {}): Promise<WorkerInfo[]> {
+    this.#assertOpen();
+    if (filter.status !== undefined && !isWorkerStatus(filter.status)) {
+      throw new WorkerRegistryError(
+        'INVALID_STATUS',
+        `status filter must be 'idle', 'busy' or 'offline', got ${String(filter.status)}`,
+      );
+    }
+    const redis = this.#manager.getConnection();
+    const ids = (await this.#run(RANGE, [this.#keys.alive], [this.#ttlMs, 'alive', 0])) as string[];
+    if (ids.length === 0) return [];
+    const pipeline = redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.#keys.worker(id));
+    // exec() resolves with one [error, reply] per queued command.
+    const replies = (await pipeline.exec())!;
+    const workers: WorkerInfo[] = [];
+    for (const [error, hash] of replies) {
+      if (error !== null) throw error;
+      const worker = workerFromHash(Object.entries(hash as Record<string, string>).flat());
+      if (worker === undefined) continue;
+      if (filter.status !== undefined && worker.status !== filter.status) continue;
+      if (filter.capability !== undefined) {
+        const capabilities = worker.metadata['capabilities'];
+        if (!Array.isArray(capabilities) || !capabilities.includes(filter.capability)) continue;
+      }
+      workers.push(worker);
+    }
+    return workers;
+  }
+
+  /**
+   * Reaps every worker past its TTL: removes it (and its keys) and publishes `stale`, each
+   * atomically — a heartbeat that got in first keeps its worker, one that comes after is refused.
+   * Resolves with the reaped workers.
+   */
+  async detectStale(): Promise<WorkerInfo[]> {
+    this.#assertOpen();
+    const reaped: WorkerInfo[] = [];
+    for (;;) {
+      const ids = (await this.#run(RANGE, [this.#keys.alive], [this.#ttlMs, 'stale', STALE_BATCH])) as string[];
+      if (ids.length === 0) return reaped;
+      const results = await Promise.all(
+        ids.map((id) =>
+          this.#run(REAP, [this.#keys.alive, this.#keys.worker(id)], [id, this.#ttlMs, this.#keys.events]),
+        ),
+      );
+      for (const hash of results) {
+        const worker = workerFromHash(hash as string[]);
+        if (worker !== undefined) reaped.push(worker);
+      }
+      if (ids.length < STALE_BATCH) return reaped;
+    }
+  }
+
+  /** Removes `id` and its keys (publishing `left`) and stops its automatic heartbeat. Idempotent. */
+  async unregister(id: string): Promise<void> {
+    this.#assertOpen();
+    const workerId = assertWorkerId(id);
+    this.#stopTimer(workerId);
+    this.#local.delete(workerId);
+    await this.#run(UNREGISTER, [this.#keys.alive, this.#keys.worker(workerId)], [workerId, this.#keys.events]);
+  }
+
+  /**
+   * Heartbeats `id` every `intervalMs` (the timer never keeps the process alive). When the
+   * registration is gone (data loss, reaped after a long pause) it registers the worker again with
+   * its metadata, emits `reregistered` here and a `joined` event with reason `recovered` everywhere.
+   * Failures go to `error`. Stopped by the returned function, `unregister()` and `close()`.
+   */
+  startHeartbeat(id: string, options: AutoHeartbeatOptions): StopHeartbeat {
+    this.#assertOpen();
+    const workerId = assertWorkerId(id);
+    const intervalMs = positiveMs('intervalMs', options.intervalMs);
+    const local = this.#local.get(workerId);
+    if (local === undefined) {
+      throw new WorkerRegistryError(
+        'NOT_REGISTERED',
+        `worker '${workerId}' is not registered by this registry: register it first`,
+        {
+          workerId,
+        },
+      );
+    }
+    this.#stopTimer(workerId);
+    let running = false;
+    const timer = setInterval(() => {
+      // A slow Redis must not stack heartbeats up.
+      if (running) return;
+      running = true;
+      this.#beat(workerId)
+        .catch((error: unknown) => {
+          this.#emitError(error);
+        })
+        .finally(() => {
+          running = false;
+        });
+    }, intervalMs);
+    timer.unref();
+    local.timer = timer;
+    return () => {
+      if (local.timer === timer) this.#stopTimer(workerId);
+    };
+  }
+
+  /**
+   * Calls `handler(event)` for every registry event in this namespace, from any process, from the
+   * moment the returned promise resolves. Events are Pub/Sub: at-most-once (see the README).
+   */
+  async subscribe(handler: RegistryEventHandler): Promise<() => Promise<void>> {
+    this.#assertOpen();
+    if (typeof handler !== 'function') throw new WorkerRegistryError('INVALID_OPTION', 'handler must be a function');
+    this.#subscriber ??= this.#manager.createConnection('subscriber').then(async (subscriber) => {
+      subscriber.on('message', this.#onMessage);
+      await subscriber.subscribe(this.#keys.events);
+      return subscriber;
+    });
+    const pending = this.#subscriber;
+    try {
+      await pending;
+    } catch (error) {
+      if (this.#subscriber === pending) this.#subscriber = undefined;
+      throw error;
+    }
+    this.#handlers.add(handler);
+    return async () => {
+      this.#handlers.delete(handler);
+      if (this.#handlers.size === 0) await this.#releaseSubscriber();
+    };
+  }
+
+  /** Stops every automatic heartbeat and the cleanup timer, and drops event subscriptions. Registrations stay. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      clearInterval(this.#cleanupTimer);
+      for (const id of this.#local.keys()) this.#stopTimer(id);
+      this.#handlers.clear();
+      await this.#releaseSubscriber();
+    })();
+    return this.#closing;
+  }
+
+  /** Same as {@link WorkerRegistry.close}, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  async #register(
+    workerId: string,
+    registration: {
+      metadata: Record<string, unknown>;
+      entries: Array<[string, string]>;
+      replace: boolean;
+      reason: string;
+    },
+  ): Promise<WorkerInfo> {
+    const incarnation = randomUUID();
+    const reply = (await this.#run(
+      REGISTER,
+      [this.#keys.alive, this.#keys.worker(workerId)],
+      [
+        workerId,
+        incarnation,
+        this.#ttlMs,
+        registration.replace ? '1' : '0',
+        this.#keys.events,
+        registration.reason,
+        ...registration.entries.flat(),
+      ],
+    )) as [string, string[] | string];
+    if (reply[0] !== 'OK') {
+      throw new WorkerRegistryError(
+        'ALREADY_REGISTERED',
+        `worker '${workerId}' is registered and alive (incarnation ${String(reply[1])}): pass { replace: true } to take over`,
+        { workerId },
+      );
+    }
+    const previous = this.#local.get(workerId);
+    this.#local.set(workerId, { incarnation, metadata: registration.metadata, timer: previous?.timer });
+    return workerFromHash(reply[1] as string[]) as WorkerInfo;
+  }
+
+  async #beat(workerId: string): Promise<void> {
+    try {
+      await this.heartbeat(workerId);
+    } catch (error) {
+      const local = this.#local.get(workerId);
+      if (local === undefined || !(error instanceof WorkerRegistryError) || error.code !== 'NOT_REGISTERED')
+        throw error;
+      // The registration is gone (FLUSHALL, restart without persistence, reaped): come back with the same metadata.
+      const worker = await this.#register(workerId, {
+        metadata: local.metadata,
+        entries: encodeMetadata(local.metadata, this.#maxMetadataBytes),
+        replace: false,
+        reason: 'recovered',
+      });
+      this.emit('reregistered', worker);
+    }
+  }
+
+  // The subscriber connection is this registry's own and listens to the events channel only.
+  readonly #onMessage = (_channel: string, raw: string): void => {
+    let event: RegistryEvent;
+    try {
+      const parsed = JSON.parse(raw) as { type: RegistryEvent['type']; reason?: string; hash: string[] };
+      const worker = workerFromHash(parsed.hash);
+      if (worker === undefined) throw new Error('event without a complete worker');
+      event = { type: parsed.type, worker };
+      if (parsed.reason === 'replaced' || parsed.reason === 'recovered') event.reason = parsed.reason;
+    } catch (error) {
+      this.#emitError(
+        new WorkerRegistryError('INVALID_OPTION', `malformed registry event: ${raw.slice(0, 200)}`, { cause: error }),
+      );
+      return;
+    }
+    for (const handler of this.#handlers) {
+      try {
+        const result = handler(event);
+        if (result instanceof Promise) result.catch((error: unknown) => this.#emitError(error));
+      } catch (error) {
+        this.#emitError(error);
+      }
+    }
+  };
+
+  async #releaseSubscriber(): Promise<void> {
+    const pending = this.#subscriber;
+    this.#subscriber = undefined;
+    const subscriber = await pending?.catch(ignore);
+    if (subscriber === undefined) return;
+    subscriber.off('message', this.#onMessage);
+    await this.#manager.releaseConnection(subscriber);
+  }
+
+  #stopTimer(workerId: string): void {
+    const local = this.#local.get(workerId);
+    if (local?.timer === undefined) return;
+    clearInterval(local.timer);
+    local.timer = undefined;
+  }
+
+  /** Runs a Lua script on the command connection. */
+  #run(target: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
+    return runScript(this.#manager.getConnection(), target, { keys, args });
+  }
+
+  #notRegistered(workerId: string): WorkerRegistryError {
+    return new WorkerRegistryError(
+      'NOT_REGISTERED',
+      `worker '${workerId}' is not registered (unknown, reaped, past its ${this.#ttlMs} ms TTL, or registered again elsewhere): register it again`,
+      { workerId },
+    );
+  }
+
+  #emitError(error: unknown): void {
+    if (this.listenerCount('error') === 0) return;
+    try {
+      this.emit('error', error instanceof Error ? error : new Error(String(error)));
+    } catch {
+      // A throwing error listener has nowhere left to report to.
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closing !== undefined) throw new WorkerRegistryError('REGISTRY_CLOSED', 'the worker registry was closed');
+  }
+}

@@ -1,0 +1,322 @@
+import { describe, expect, it, vi } from 'vitest';
+import { countNamespaceKeys, waitFor } from '@shim/testing';
+import { WorkerRegistry, isWorkerRegistryError, type RegistryEvent } from '../src/index.js';
+import { createManager, createRegistry } from './helpers.js';
+
+async function redisNow(registry: WorkerRegistry, manager: Awaited<ReturnType<typeof createManager>>): Promise<number> {
+  void registry;
+  const [seconds, micros] = await manager.getConnection().time();
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}
+
+describe('register, get, list', () => {
+  it('stores metadata with status idle, a fresh incarnation and Redis-clock times', async () => {
+    const manager = await createManager();
+    const registry = await createRegistry({}, manager);
+    const before = await redisNow(registry, manager);
+    const worker = await registry.registerWorker('w1', {
+      capabilities: ['typescript', 'python'],
+      model: 'x',
+      nested: { a: [1, null] },
+    });
+    const after = await redisNow(registry, manager);
+    expect(worker).toMatchObject({
+      id: 'w1',
+      status: 'idle',
+      metadata: { capabilities: ['typescript', 'python'], model: 'x', nested: { a: [1, null] } },
+    });
+    expect(worker.incarnation).toMatch(/^[0-9a-f-]{36}$/);
+    expect(worker.registeredAt).toBeGreaterThanOrEqual(before);
+    expect(worker.registeredAt).toBeLessThanOrEqual(after);
+    expect(worker.lastHeartbeat).toBe(worker.registeredAt);
+    expect(await registry.get('w1')).toEqual(worker);
+    expect(await registry.listActive()).toEqual([worker]);
+    expect(await registry.get('nobody')).toBeUndefined();
+  });
+
+  it('refuses to register an id that is alive, unless replacing; the replaced incarnation is refused', async () => {
+    const manager = await createManager();
+    const first = await createRegistry({}, manager);
+    const second = await createRegistry({}, manager);
+    const original = await first.registerWorker('w1', { n: 1 });
+    await expect(second.registerWorker('w1', { n: 2 })).rejects.toMatchObject({
+      code: 'ALREADY_REGISTERED',
+      workerId: 'w1',
+    });
+    expect((await first.get('w1'))?.metadata).toEqual({ n: 1 });
+    const replacement = await second.registerWorker('w1', { n: 2 }, { replace: true });
+    expect(replacement.incarnation).not.toBe(original.incarnation);
+    await expect(first.heartbeat('w1')).rejects.toMatchObject({ code: 'NOT_REGISTERED' });
+    await second.heartbeat('w1');
+    expect((await second.get('w1'))?.metadata).toEqual({ n: 2 });
+  });
+
+  it('lets an id whose registration went stale register again', async () => {
+    const manager = await createManager();
+    const first = await createRegistry({ heartbeatTtlMs: 150 }, manager);
+    const second = await createRegistry({ heartbeatTtlMs: 150 }, manager);
+    await first.registerWorker('w1');
+    await waitFor(async () => (await first.get('w1')) === undefined, { description: 'w1 expired' });
+    const again = await second.registerWorker('w1', { back: true });
+    expect(again.metadata).toEqual({ back: true });
+  });
+
+  it('lists only workers alive within the TTL, whatever their status, filtered by status and capability', async () => {
+    const manager = await createManager();
+    const registry = await createRegistry({ heartbeatTtlMs: 400 }, manager);
+    await registry.registerWorker('ts', { capabilities: ['typescript'] });
+    await registry.registerWorker('py', { capabilities: ['python'] });
+    await registry.registerWorker('none', {});
+    await registry.setStatus('py', 'busy');
+    await registry.setStatus('none', 'offline');
+    const ids = async (filter = {}): Promise<string[]> =>
+      (await registry.listActive(filter)).map(({ id }) => id).sort();
+    expect(await ids()).toEqual(['none', 'py', 'ts']);
+    expect(await ids({ status: 'busy' })).toEqual(['py']);
+    expect(await ids({ status: 'offline' })).toEqual(['none']);
+    expect(await ids({ capability: 'typescript' })).toEqual(['ts']);
+    expect(await ids({ capability: 'typescript', status: 'busy' })).toEqual([]);
+    await waitFor(async () => (await ids()).length === 0, { description: 'all expired' });
+    await expect(registry.listActive({ status: 'sleepy' as never })).rejects.toMatchObject({ code: 'INVALID_STATUS' });
+  });
+});
+
+describe('heartbeat', () => {
+  it('refreshes liveness and carries a status change and a metadata patch', async () => {
+    const registry = await createRegistry({ heartbeatTtlMs: 300 });
+    const first = await registry.registerWorker('w1', { a: 1, b: 2 });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await registry.heartbeat('w1', { status: 'busy', metadata: { b: 3, c: [4] }, removeMetadataKeys: ['a'] });
+    const after = await registry.get('w1');
+    expect(after?.status).toBe('busy');
+    expect(after?.metadata).toEqual({ b: 3, c: [4] });
+    expect(after?.lastHeartbeat).toBeGreaterThan(first.lastHeartbeat);
+    expect(after?.registeredAt).toBe(first.registeredAt);
+    // Kept alive past several TTLs by heartbeats alone.
+    for (let n = 0; n < 6; n += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await registry.heartbeat('w1');
+    }
+    expect(await registry.get('w1')).toBeDefined();
+  });
+
+  it('fails with NOT_REGISTERED for unknown, expired (not yet reaped), reaped and foreign ids', async () => {
+    const manager = await createManager();
+    const registry = await createRegistry({ heartbeatTtlMs: 150 }, manager);
+    await expect(registry.heartbeat('ghost')).rejects.toMatchObject({ code: 'NOT_REGISTERED' });
+    await registry.registerWorker('w1');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    // Past its TTL but nobody cleaned it up: its work may already be elsewhere.
+    expect(
+      await manager.getConnection().zscore(`${manager.namespace}:workers:{${manager.namespace}}:alive`, 'w1'),
+    ).not.toBeNull();
+    const error = await registry.heartbeat('w1').catch((e: unknown) => e);
+    expect(isWorkerRegistryError(error, 'NOT_REGISTERED')).toBe(true);
+    expect((error as Error).message).toMatch(/register it again/);
+    await registry.registerWorker('w2');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    await registry.detectStale();
+    await expect(registry.heartbeat('w2')).rejects.toMatchObject({ code: 'NOT_REGISTERED' });
+    await expect(registry.setStatus('w2', 'busy')).rejects.toMatchObject({ code: 'NOT_REGISTERED' });
+  });
+});
+
+describe('status', () => {
+  it('is visible to another process at once, with a status event', async () => {
+    const manager = await createManager();
+    const otherManager = await createManager({ namespace: manager.namespace });
+    const worker = await createRegistry({}, manager);
+    const supervisor = await createRegistry({}, otherManager);
+    const events: RegistryEvent[] = [];
+    await supervisor.subscribe((event) => void events.push(event));
+    await worker.registerWorker('w1');
+    for (const status of ['busy', 'offline', 'idle'] as const) {
+      await worker.setStatus('w1', status);
+      expect((await supervisor.get('w1'))?.status).toBe(status);
+    }
+    await worker.setStatus('w1', 'idle');
+    await waitFor(() => events.length === 4);
+    expect(events.map(({ type, worker: w }) => `${type}:${w.status}`)).toEqual([
+      'joined:idle',
+      'status:busy',
+      'status:offline',
+      'status:idle',
+    ]);
+    await expect(worker.setStatus('w1', 'asleep' as never)).rejects.toMatchObject({ code: 'INVALID_STATUS' });
+    await expect(worker.heartbeat('w1', { status: 'offline' as never })).rejects.toMatchObject({
+      code: 'INVALID_STATUS',
+    });
+  });
+});
+
+describe('stale detection and cleanup', () => {
+  it('reaps workers past the TTL, publishes stale and leaves no key behind', async () => {
+    const manager = await createManager();
+    const registry = await createRegistry({ heartbeatTtlMs: 400 }, manager);
+    const events: RegistryEvent[] = [];
+    await registry.subscribe((event) => void events.push(event));
+    await registry.registerWorker('old', { x: 1 });
+    await registry.registerWorker('young');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    await registry.heartbeat('young');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const reaped = await registry.detectStale();
+    expect(reaped.map(({ id }) => id)).toEqual(['old']);
+    expect(reaped[0]?.metadata).toEqual({ x: 1 });
+    expect(await registry.detectStale()).toEqual([]);
+    await waitFor(() => events.some(({ type }) => type === 'stale'));
+    expect(events.find(({ type }) => type === 'stale')?.worker.id).toBe('old');
+    await registry.unregister('young');
+    expect(await countNamespaceKeys(manager.getConnection(), manager.namespace)).toBe(0);
+  });
+
+  it('never loses a live worker nor resurrects a reaped one while heartbeats race the cleanup', async () => {
+    const manager = await createManager();
+    const worker = await createRegistry({ heartbeatTtlMs: 200 }, manager);
+    const cleaner = await createRegistry(
+      { heartbeatTtlMs: 200 },
+      await createManager({ namespace: manager.namespace }),
+    );
+    await worker.registerWorker('live');
+    await worker.registerWorker('dying');
+    const until = Date.now() + 1_200;
+    let reapedLive = false;
+    const cleaning = (async () => {
+      while (Date.now() < until) {
+        for (const reaped of await cleaner.detectStale()) if (reaped.id === 'live') reapedLive = true;
+      }
+    })();
+    while (Date.now() < until) {
+      await worker.heartbeat('live');
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    }
+    await cleaning;
+    expect(reapedLive).toBe(false);
+    expect(await worker.get('live')).toBeDefined();
+    expect(await worker.get('dying')).toBeUndefined();
+    await expect(worker.heartbeat('dying')).rejects.toMatchObject({ code: 'NOT_REGISTERED' });
+    expect(await worker.get('dying')).toBeUndefined();
+  });
+
+  it('cleans up automatically on cleanupIntervalMs', async () => {
+    const manager = await createManager();
+    const registry = await createRegistry({ heartbeatTtlMs: 100, cleanupIntervalMs: 50 }, manager);
+    const events: RegistryEvent[] = [];
+    await registry.subscribe((event) => void events.push(event));
+    await registry.registerWorker('w1');
+    await waitFor(() => events.some(({ type }) => type === 'stale'), { description: 'automatic stale' });
+    expect(await manager.getConnection().exists(`${manager.namespace}:workers:{${manager.namespace}}:w:w1`)).toBe(0);
+  });
+});
+
+describe('server time', () => {
+  it('agrees on who is alive when the two registries disagree by an hour', async () => {
+    const manager = await createManager();
+    const local = await createRegistry({ heartbeatTtlMs: 5_000 }, manager);
+    const skewed = await createRegistry(
+      { heartbeatTtlMs: 5_000 },
+      await createManager({ namespace: manager.namespace }),
+    );
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 3_600_000);
+      const worker = await skewed.registerWorker('w1');
+      expect(Math.abs(worker.registeredAt - (Date.now() - 3_600_000))).toBeLessThan(5_000);
+      await skewed.heartbeat('w1');
+      expect(await skewed.get('w1')).toBeDefined();
+      expect(await skewed.detectStale()).toEqual([]);
+      vi.setSystemTime(Date.now() - 7_200_000);
+      expect((await local.listActive()).map(({ id }) => id)).toEqual(['w1']);
+      expect(await local.detectStale()).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('unregister and bad input', () => {
+  it('unregister removes the worker and its keys, publishes left, and is idempotent', async () => {
+    const manager = await createManager();
+    const registry = await createRegistry({}, manager);
+    const events: RegistryEvent[] = [];
+    await registry.subscribe((event) => void events.push(event));
+    await registry.registerWorker('w1', { a: 1 });
+    await registry.unregister('w1');
+    await registry.unregister('w1');
+    await registry.unregister('never-there');
+    expect(await registry.get('w1')).toBeUndefined();
+    expect(await countNamespaceKeys(manager.getConnection(), manager.namespace)).toBe(0);
+    await waitFor(() => events.length === 2);
+    expect(events.map(({ type }) => type)).toEqual(['joined', 'left']);
+    await expect(registry.heartbeat('w1')).rejects.toMatchObject({ code: 'NOT_REGISTERED' });
+  });
+
+  it('refuses bad ids, metadata and options with a clear error, writing nothing', async () => {
+    const manager = await createManager();
+    const registry = await createRegistry({}, manager);
+    for (const id of ['', 'x'.repeat(257), 'bell\u0007', 'nul\u0000', 42 as never]) {
+      await expect(registry.registerWorker(id, {})).rejects.toMatchObject({ code: 'INVALID_WORKER_ID' });
+    }
+    class Custom {}
+    const cyclic: Record<string, unknown> = {};
+    cyclic['self'] = cyclic;
+    for (const metadata of [
+      [],
+      'text',
+      null,
+      new Custom(),
+      { f: () => 1 },
+      { u: undefined },
+      { n: Number.NaN },
+      { d: new Date() },
+      { b: 1n },
+      cyclic,
+      { big: 'x'.repeat(70_000) },
+    ]) {
+      await expect(registry.registerWorker('w1', metadata as never)).rejects.toMatchObject({
+        code: 'INVALID_METADATA',
+      });
+    }
+    await expect(registry.heartbeat('w1', { removeMetadataKeys: [1] as never })).rejects.toMatchObject({
+      code: 'INVALID_METADATA',
+    });
+    expect(await countNamespaceKeys(manager.getConnection(), manager.namespace)).toBe(0);
+    for (const ttl of [0, -1, 1.5, Number.NaN, '1000' as never]) {
+      expect(() => new WorkerRegistry(manager, { heartbeatTtlMs: ttl })).toThrow(/heartbeatTtlMs/);
+    }
+    expect(() => new WorkerRegistry(manager, { cleanupIntervalMs: 0 })).toThrow(/cleanupIntervalMs/);
+    expect(() => new WorkerRegistry({} as never)).toThrow(/RedisConnectionManager/);
+    expect(() => registry.startHeartbeat('w1', { intervalMs: 0 })).toThrow(/intervalMs/);
+    await expect(registry.subscribe('x' as never)).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+  });
+
+  it('keeps two namespaces on one Redis apart', async () => {
+    const a = await createRegistry();
+    const b = await createRegistry();
+    const eventsB: RegistryEvent[] = [];
+    await b.subscribe((event) => void eventsB.push(event));
+    await a.registerWorker('same-id');
+    await b.registerWorker('other');
+    expect((await a.listActive()).map(({ id }) => id)).toEqual(['same-id']);
+    expect((await b.listActive()).map(({ id }) => id)).toEqual(['other']);
+    await waitFor(() => eventsB.length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(eventsB.map(({ worker }) => worker.id)).toEqual(['other']);
+  });
+
+  it('close() stops automatic heartbeats and event delivery, and is final', async () => {
+    const manager = await createManager();
+    const registry = new WorkerRegistry(manager, { heartbeatTtlMs: 300 });
+    await registry.registerWorker('w1');
+    registry.startHeartbeat('w1', { intervalMs: 50 });
+    await registry.subscribe(() => {});
+    expect(manager.listConnections().map(({ role }) => role)).toEqual(['command', 'subscriber']);
+    const closing = registry.close();
+    expect(registry.close()).toBe(closing);
+    await closing;
+    expect(manager.listConnections().map(({ role }) => role)).toEqual(['command']);
+    await expect(registry.heartbeat('w1')).rejects.toMatchObject({ code: 'REGISTRY_CLOSED' });
+    const observer = await createRegistry({ heartbeatTtlMs: 300 }, manager);
+    await waitFor(async () => (await observer.get('w1')) === undefined, { description: 'heartbeats stopped' });
+  });
+});
