@@ -6,7 +6,7 @@ export type {
   RegisterOptions,
   StopHeartbeat,
 } from './worker-registry.js';
-export { isWorkerStatus, workerFromHash } from './worker-info.js';
+export { isWorkerStatus } from './worker-info.js';
 export type { WorkerInfo, WorkerStatus } from './worker-info.js';
 export type { RegistryEvent, RegistryEventHandler, RegistryEventType, WorkerRegistryEvents } from './events.js';
 export { DEFAULT_WORKER_REGISTRY_OPTIONS } from './options.js';

@@ -22,8 +22,14 @@ export function assertWorkerId(id: unknown): string {
 export interface RegistryKeys {
   /** Sorted set: worker id → last heartbeat (Redis ms). */
   alive: string;
-  /** Hash of one worker. */
-  worker(id: string): string;
+  /** Hash: worker id → JSON `{ id, incarnation, registeredAt, metadata }`. */
+  info: string;
+  /** Hash: worker id → status. */
+  status: string;
+  /** Hash: worker id → incarnation. */
+  incarnation: string;
+  /** Every key above, in the order the Lua scripts take them. */
+  all: [string, string, string, string];
   /** Pub/Sub channel of registry events. */
   events: string;
 }
@@ -31,9 +37,16 @@ export interface RegistryKeys {
 /** Builds the {@link RegistryKeys} for `namespace`. */
 export function registryKeys(namespace: string): RegistryKeys {
   const base = `${namespace}:workers:{${namespace}}`;
+  const alive = `${base}:alive`;
+  const info = `${base}:info`;
+  const status = `${base}:status`;
+  const incarnation = `${base}:incarnation`;
   return {
-    alive: `${base}:alive`,
-    worker: (id) => `${base}:w:${id}`,
+    alive,
+    info,
+    status,
+    incarnation,
+    all: [alive, info, status, incarnation],
     events: `${namespace}:workers:events`,
   };
 }

@@ -20,32 +20,16 @@ export function isWorkerStatus(value: unknown): value is WorkerStatus {
   return typeof value === 'string' && STATUSES.has(value);
 }
 
-/** Builds a {@link WorkerInfo} from a worker hash as HGETALL returns it (flat list); undefined when incomplete. */
-export function workerFromHash(flat: readonly string[]): WorkerInfo | undefined {
-  const fields = new Map<string, string>();
-  for (let index = 0; index + 1 < flat.length; index += 2) fields.set(flat[index] as string, flat[index + 1] as string);
-  const id = fields.get('id');
-  const incarnation = fields.get('inc');
-  const status = fields.get('status');
-  if (id === undefined || incarnation === undefined || !isWorkerStatus(status)) return undefined;
-  const metadata: Record<string, unknown> = {};
-  for (const [field, value] of fields) {
-    if (!field.startsWith('m:')) continue;
-    const key = field.slice(2);
-    // Metadata values are written by this package as JSON; a key named __proto__ never becomes a prototype.
-    Object.defineProperty(metadata, key, {
-      value: JSON.parse(value) as unknown,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  }
-  return {
-    id,
-    incarnation,
-    status,
-    metadata,
-    registeredAt: Number(fields.get('reg')),
-    lastHeartbeat: Number(fields.get('hb')),
-  };
+/** Drops `__proto__` keys, so a metadata key of that name never becomes a prototype. */
+function dropProto(this: unknown, key: string, value: unknown): unknown {
+  return key === '__proto__' ? undefined : value;
+}
+
+/**
+ * Parses worker JSON as the registry's Lua scripts build it (one worker, an array, or an event
+ * holding one); `__proto__` keys in metadata are dropped.
+ */
+export function parseRegistryJson<T>(json: string): T {
+  // The reviver costs time on every value: only pay it when such a key can be there.
+  return (json.includes('__proto__') ? JSON.parse(json, dropProto) : JSON.parse(json)) as T;
 }

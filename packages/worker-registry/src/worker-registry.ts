@@ -5,21 +5,22 @@ import type { Redis } from 'ioredis';
 import { WorkerRegistryError } from './errors.js';
 import { ignore } from './internal/ignore.js';
 import type { RegistryEvent, RegistryEventHandler, WorkerRegistryEvents } from './events.js';
-import { encodeMetadata } from './internal/metadata.js';
+import { checkMetadata } from './internal/metadata.js';
 import {
   GET,
   HEARTBEAT,
-  RANGE,
+  LIST_ALIVE,
   REAP,
   REGISTER,
   SET_STATUS,
+  STALE_IDS,
   UNREGISTER,
   runScript,
   type Script,
 } from './internal/scripts.js';
 import { assertWorkerId, registryKeys, type RegistryKeys } from './keys.js';
 import { DEFAULT_WORKER_REGISTRY_OPTIONS, positiveMs, type WorkerRegistryOptions } from './options.js';
-import { isWorkerStatus, workerFromHash, type WorkerInfo, type WorkerStatus } from './worker-info.js';
+import { isWorkerStatus, parseRegistryJson, type WorkerInfo, type WorkerStatus } from './worker-info.js';
 
 /** Options of {@link WorkerRegistry.registerWorker}. */
 export interface RegisterOptions {
@@ -55,6 +56,7 @@ export type StopHeartbeat = () => void;
 
 interface LocalWorker {
   incarnation: string;
+  registeredAt: number;
   metadata: Record<string, unknown>;
   timer: NodeJS.Timeout | undefined;
 }
@@ -125,13 +127,8 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
   async registerWorker(id: string, metadata: object = {}, options: RegisterOptions = {}): Promise<WorkerInfo> {
     this.#assertOpen();
     const workerId = assertWorkerId(id);
-    const entries = encodeMetadata(metadata, this.#maxMetadataBytes);
-    return this.#register(workerId, {
-      metadata: { ...metadata },
-      entries,
-      replace: options.replace === true,
-      reason: '',
-    });
+    const checked = checkMetadata(metadata, this.#maxMetadataBytes);
+    return this.#register(workerId, { metadata: checked, replace: options.replace === true, reason: '' });
   }
 
   /**
@@ -148,8 +145,6 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
         `heartbeat status must be 'idle' or 'busy', got ${String(options.status)}`,
       );
     }
-    const patch =
-      options.metadata === undefined ? [] : encodeMetadata(options.metadata, this.#maxMetadataBytes, 'metadata patch');
     const removals = options.removeMetadataKeys ?? [];
     if (!Array.isArray(removals) || removals.some((key) => typeof key !== 'string')) {
       throw new WorkerRegistryError('INVALID_METADATA', 'removeMetadataKeys must be an array of strings');
@@ -164,23 +159,36 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
         },
       );
     }
-    const reply = (await this.#run(
-      HEARTBEAT,
-      [this.#keys.alive, this.#keys.worker(workerId)],
-      [
-        workerId,
-        local.incarnation,
-        this.#ttlMs,
-        this.#keys.events,
-        options.status ?? '',
-        removals.length,
-        ...removals,
-        ...patch.flat(),
-      ],
-    )) as [string];
+    // The worker owns its metadata: the patch is merged here and the whole info sent, so the script only stores it.
+    let info = '';
+    let merged: Record<string, unknown> | undefined;
+    if (options.metadata !== undefined || removals.length > 0) {
+      merged = {
+        ...local.metadata,
+        ...(options.metadata === undefined
+          ? {}
+          : checkMetadata(options.metadata, this.#maxMetadataBytes, 'metadata patch')),
+      };
+      for (const key of removals) Reflect.deleteProperty(merged, key);
+      merged = checkMetadata(merged, this.#maxMetadataBytes);
+      // The stored info: JSON { id, incarnation, metadata, registeredAt }.
+      info = JSON.stringify({
+        id: workerId,
+        incarnation: local.incarnation,
+        metadata: merged,
+        registeredAt: local.registeredAt,
+      });
+    }
+    const reply = (await this.#run(HEARTBEAT, this.#keys.all, [
+      workerId,
+      local.incarnation,
+      this.#ttlMs,
+      this.#keys.events,
+      options.status ?? '',
+      info,
+    ])) as [string];
     if (reply[0] !== 'OK') throw this.#notRegistered(workerId);
-    if (options.metadata !== undefined) Object.assign(local.metadata, options.metadata);
-    for (const key of removals) Reflect.deleteProperty(local.metadata, key);
+    if (merged !== undefined) local.metadata = merged;
   }
 
   /** Sets `id`'s status; every process sees it at once (a `status` event). `offline` keeps it listed until its TTL passes. */
@@ -193,11 +201,9 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
         `status must be 'idle', 'busy' or 'offline', got ${String(status)}`,
       );
     }
-    const reply = (await this.#run(
-      SET_STATUS,
-      [this.#keys.alive, this.#keys.worker(workerId)],
-      [workerId, status, this.#ttlMs, this.#keys.events],
-    )) as [string];
+    const reply = (await this.#run(SET_STATUS, this.#keys.all, [workerId, status, this.#ttlMs, this.#keys.events])) as [
+      string,
+    ];
     if (reply[0] !== 'OK') throw this.#notRegistered(workerId);
   }
 
@@ -205,15 +211,11 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
   async get(id: string): Promise<WorkerInfo | undefined> {
     this.#assertOpen();
     const workerId = assertWorkerId(id);
-    const hash = (await this.#run(
-      GET,
-      [this.#keys.alive, this.#keys.worker(workerId)],
-      [workerId, this.#ttlMs],
-    )) as string[];
-    return workerFromHash(hash);
+    const json = (await this.#run(GET, this.#keys.all, [workerId, this.#ttlMs])) as string;
+    return json === '' ? undefined : parseRegistryJson<WorkerInfo>(json);
   }
 
-  /** Every alive worker (heartbeat within the TTL by Redis' clock), optionally filtered. Two round trips. */
+  /** Every alive worker (heartbeat within the TTL by Redis' clock), optionally filtered. One round trip. */
   async listActive(filter: ListFilter = {}): Promise<WorkerInfo[]> {
     this.#assertOpen();
     if (filter.status !== undefined && !isWorkerStatus(filter.status)) {
@@ -222,18 +224,9 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
         `status filter must be 'idle', 'busy' or 'offline', got ${String(filter.status)}`,
       );
     }
-    const redis = this.#manager.getConnection();
-    const ids = (await this.#run(RANGE, [this.#keys.alive], [this.#ttlMs, 'alive', 0])) as string[];
-    if (ids.length === 0) return [];
-    const pipeline = redis.pipeline();
-    for (const id of ids) pipeline.hgetall(this.#keys.worker(id));
-    // exec() resolves with one [error, reply] per queued command.
-    const replies = (await pipeline.exec())!;
+    const json = (await this.#run(LIST_ALIVE, this.#keys.all, [this.#ttlMs])) as string;
     const workers: WorkerInfo[] = [];
-    for (const [error, hash] of replies) {
-      if (error !== null) throw error;
-      const worker = workerFromHash(Object.entries(hash as Record<string, string>).flat());
-      if (worker === undefined) continue;
+    for (const worker of parseRegistryJson<WorkerInfo[]>(json)) {
       if (filter.status !== undefined && worker.status !== filter.status) continue;
       if (filter.capability !== undefined) {
         const capabilities = worker.metadata['capabilities'];
@@ -253,17 +246,12 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
     this.#assertOpen();
     const reaped: WorkerInfo[] = [];
     for (;;) {
-      const ids = (await this.#run(RANGE, [this.#keys.alive], [this.#ttlMs, 'stale', STALE_BATCH])) as string[];
+      const ids = (await this.#run(STALE_IDS, [this.#keys.alive], [this.#ttlMs, STALE_BATCH])) as string[];
       if (ids.length === 0) return reaped;
-      const results = await Promise.all(
-        ids.map((id) =>
-          this.#run(REAP, [this.#keys.alive, this.#keys.worker(id)], [id, this.#ttlMs, this.#keys.events]),
-        ),
-      );
-      for (const hash of results) {
-        const worker = workerFromHash(hash as string[]);
-        if (worker !== undefined) reaped.push(worker);
-      }
+      const results = (await Promise.all(
+        ids.map((id) => this.#run(REAP, this.#keys.all, [id, this.#ttlMs, this.#keys.events])),
+      )) as string[];
+      for (const json of results) if (json !== '') reaped.push(parseRegistryJson<WorkerInfo>(json));
       if (ids.length < STALE_BATCH) return reaped;
     }
   }
@@ -274,7 +262,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
     const workerId = assertWorkerId(id);
     this.#stopTimer(workerId);
     this.#local.delete(workerId);
-    await this.#run(UNREGISTER, [this.#keys.alive, this.#keys.worker(workerId)], [workerId, this.#keys.events]);
+    await this.#run(UNREGISTER, this.#keys.all, [workerId, this.#keys.events]);
   }
 
   /**
@@ -364,37 +352,34 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
 
   async #register(
     workerId: string,
-    registration: {
-      metadata: Record<string, unknown>;
-      entries: Array<[string, string]>;
-      replace: boolean;
-      reason: string;
-    },
+    registration: { metadata: Record<string, unknown>; replace: boolean; reason: string },
   ): Promise<WorkerInfo> {
     const incarnation = randomUUID();
-    const reply = (await this.#run(
-      REGISTER,
-      [this.#keys.alive, this.#keys.worker(workerId)],
-      [
-        workerId,
-        incarnation,
-        this.#ttlMs,
-        registration.replace ? '1' : '0',
-        this.#keys.events,
-        registration.reason,
-        ...registration.entries.flat(),
-      ],
-    )) as [string, string[] | string];
+    const reply = (await this.#run(REGISTER, this.#keys.all, [
+      workerId,
+      incarnation,
+      this.#ttlMs,
+      registration.replace ? '1' : '0',
+      this.#keys.events,
+      registration.reason,
+      JSON.stringify({ id: workerId, incarnation, metadata: registration.metadata }),
+    ])) as [string, string];
     if (reply[0] !== 'OK') {
       throw new WorkerRegistryError(
         'ALREADY_REGISTERED',
-        `worker '${workerId}' is registered and alive (incarnation ${String(reply[1])}): pass { replace: true } to take over`,
+        `worker '${workerId}' is registered and alive (incarnation ${reply[1]}): pass { replace: true } to take over`,
         { workerId },
       );
     }
+    const worker = parseRegistryJson<WorkerInfo>(reply[1]);
     const previous = this.#local.get(workerId);
-    this.#local.set(workerId, { incarnation, metadata: registration.metadata, timer: previous?.timer });
-    return workerFromHash(reply[1] as string[]) as WorkerInfo;
+    this.#local.set(workerId, {
+      incarnation,
+      registeredAt: worker.registeredAt,
+      metadata: registration.metadata,
+      timer: previous?.timer,
+    });
+    return worker;
   }
 
   async #beat(workerId: string): Promise<void> {
@@ -405,12 +390,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
       if (local === undefined || !(error instanceof WorkerRegistryError) || error.code !== 'NOT_REGISTERED')
         throw error;
       // The registration is gone (FLUSHALL, restart without persistence, reaped): come back with the same metadata.
-      const worker = await this.#register(workerId, {
-        metadata: local.metadata,
-        entries: encodeMetadata(local.metadata, this.#maxMetadataBytes),
-        replace: false,
-        reason: 'recovered',
-      });
+      const worker = await this.#register(workerId, { metadata: local.metadata, replace: false, reason: 'recovered' });
       this.emit('reregistered', worker);
     }
   }
@@ -419,11 +399,9 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
   readonly #onMessage = (_channel: string, raw: string): void => {
     let event: RegistryEvent;
     try {
-      const parsed = JSON.parse(raw) as { type: RegistryEvent['type']; reason?: string; hash: string[] };
-      const worker = workerFromHash(parsed.hash);
-      if (worker === undefined) throw new Error('event without a complete worker');
-      event = { type: parsed.type, worker };
-      if (parsed.reason === 'replaced' || parsed.reason === 'recovered') event.reason = parsed.reason;
+      event = parseRegistryJson<RegistryEvent>(raw);
+      if (typeof event.worker.id !== 'string' || !isWorkerStatus(event.worker.status))
+        throw new Error('event without a complete worker');
     } catch (error) {
       this.#emitError(
         new WorkerRegistryError('INVALID_OPTION', `malformed registry event: ${raw.slice(0, 200)}`, { cause: error }),

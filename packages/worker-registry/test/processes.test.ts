@@ -191,7 +191,10 @@ describe('more edges', () => {
     await registry.setStatus('w1', 'busy');
     await manager
       .getConnection()
-      .publish(`${manager.namespace}:workers:events`, JSON.stringify({ type: 'joined', hash: [] }));
+      .publish(
+        `${manager.namespace}:workers:events`,
+        JSON.stringify({ type: 'joined', worker: { id: 'x', status: 'sleeping' } }),
+      );
     await waitFor(() => errors.length === 2);
     expect(errors.map(({ message }) => message)).toContain('not an Error');
     expect(errors.some(({ message }) => message.startsWith('malformed registry event'))).toBe(true);

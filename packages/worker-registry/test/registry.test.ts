@@ -205,7 +205,10 @@ describe('stale detection and cleanup', () => {
     await registry.subscribe((event) => void events.push(event));
     await registry.registerWorker('w1');
     await waitFor(() => events.some(({ type }) => type === 'stale'), { description: 'automatic stale' });
-    expect(await manager.getConnection().exists(`${manager.namespace}:workers:{${manager.namespace}}:w:w1`)).toBe(0);
+    expect(
+      await manager.getConnection().hexists(`${manager.namespace}:workers:{${manager.namespace}}:info`, 'w1'),
+    ).toBe(0);
+    expect(await countNamespaceKeys(manager.getConnection(), manager.namespace)).toBe(0);
   });
 });
 
@@ -318,5 +321,28 @@ describe('unregister and bad input', () => {
     await expect(registry.heartbeat('w1')).rejects.toMatchObject({ code: 'REGISTRY_CLOSED' });
     const observer = await createRegistry({ heartbeatTtlMs: 300 }, manager);
     await waitFor(async () => (await observer.get('w1')) === undefined, { description: 'heartbeats stopped' });
+  });
+});
+
+describe('metadata edge cases', () => {
+  it('never turns a __proto__ metadata key into a prototype', async () => {
+    const registry = await createRegistry();
+    const metadata = JSON.parse('{"__proto__": {"polluted": true}, "ok": 1}') as Record<string, unknown>;
+    await registry.registerWorker('w1', metadata);
+    const worker = await registry.get('w1');
+    expect(worker?.metadata).toEqual({ ok: 1 });
+    expect(Object.getPrototypeOf(worker?.metadata)).toBe(Object.prototype);
+    expect(Object.prototype.hasOwnProperty.call(worker?.metadata, '__proto__')).toBe(false);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect((await registry.listActive())[0]?.metadata).toEqual({ ok: 1 });
+  });
+
+  it('removes metadata keys with a heartbeat that sets none', async () => {
+    const registry = await createRegistry();
+    await registry.registerWorker('w1', { a: 1, b: 2 });
+    await registry.heartbeat('w1', { removeMetadataKeys: ['a'] });
+    expect((await registry.get('w1'))?.metadata).toEqual({ b: 2 });
+    expect(isWorkerRegistryError(new Error('plain'))).toBe(false);
+    expect(isWorkerRegistryError(Object.assign(new Error('x'), { name: 'WorkerRegistryError' }))).toBe(false);
   });
 });

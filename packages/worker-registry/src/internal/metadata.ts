@@ -4,9 +4,9 @@ import { WorkerRegistryError } from '../errors.js';
 /**
  * Checks that `metadata` is a plain object that JSON keeps exactly (a round trip gives an equal
  * value: no functions, undefined, NaN, Dates, Maps, class instances, symbol keys, cycles or BigInt)
- * and within `maxBytes`; returns its entries as `[key, JSON]` pairs, the way they are stored.
+ * and within `maxBytes`; returns a copy.
  */
-export function encodeMetadata(metadata: unknown, maxBytes: number, what = 'metadata'): Array<[string, string]> {
+export function checkMetadata(metadata: unknown, maxBytes: number, what = 'metadata'): Record<string, unknown> {
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
     throw new WorkerRegistryError('INVALID_METADATA', `${what} must be a plain object`);
   }
@@ -32,5 +32,5 @@ export function encodeMetadata(metadata: unknown, maxBytes: number, what = 'meta
       `${what} is ${Buffer.byteLength(text)} bytes as JSON, over ${maxBytes}`,
     );
   }
-  return Object.entries(metadata).map(([key, value]) => [key, JSON.stringify(value)]);
+  return JSON.parse(text) as Record<string, unknown>;
 }

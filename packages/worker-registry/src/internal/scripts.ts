@@ -31,112 +31,145 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
 
-// Publishes an event with the worker's hash (flat field list) so every subscriber builds the same WorkerInfo.
-const PUBLISH = `
-local function publish(channel, kind, reason, hash)
-  redis.call('PUBLISH', channel, cjson.encode({ type = kind, reason = reason, hash = hash }))
+// Storage, all under one hash tag: KEYS[1] alive (zset id → last heartbeat), KEYS[2] info (hash
+// id → JSON {id, incarnation, registeredAt, metadata}, built by the client), KEYS[3] status (hash
+// id → status), KEYS[4] incarnation (hash id → incarnation). A worker's JSON as the API returns it
+// is its info with status and lastHeartbeat appended, put together here by string concatenation.
+const WORKER = `
+local function worker(info, status, heartbeat)
+  return string.sub(info, 1, -2) .. ',"status":"' .. status .. '","lastHeartbeat":' .. heartbeat .. '}'
+end
+local function publish(channel, kind, reason, json)
+  local extra = ''
+  if reason ~= '' then extra = ',"reason":"' .. reason .. '"' end
+  redis.call('PUBLISH', channel, '{"type":"' .. kind .. '"' .. extra .. ',"worker":' .. json .. '}')
+end
+local function alive(id, ttl, now)
+  local score = redis.call('ZSCORE', KEYS[1], id)
+  return score and tonumber(score) + ttl > now, score
 end
 `;
 
 /**
- * KEYS: alive, worker hash. ARGV: id, incarnation, ttl, replace ('1'/'0'), channel, reason, then
- * metadata pairs (key, JSON). Refuses a live registration unless replacing.
+ * ARGV: id, incarnation, ttl, replace ('1'/'0'), channel, reason, info JSON without registeredAt
+ * (the script puts Redis' time in). Refuses a live registration unless replacing.
  */
-export const REGISTER = script(`${NOW}${PUBLISH}
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-local alive = score and tonumber(score) + tonumber(ARGV[3]) > now
-if alive and ARGV[4] ~= '1' then
-  return { 'ALIVE', redis.call('HGET', KEYS[2], 'inc') or '' }
+export const REGISTER = script(`${NOW}${WORKER}
+local isAlive = alive(ARGV[1], tonumber(ARGV[3]), now)
+if isAlive and ARGV[4] ~= '1' then
+  return { 'ALIVE', redis.call('HGET', KEYS[4], ARGV[1]) or '' }
 end
-redis.call('DEL', KEYS[2])
-local fields = { 'id', ARGV[1], 'inc', ARGV[2], 'status', 'idle', 'reg', now, 'hb', now }
-for i = 7, #ARGV, 2 do
-  fields[#fields + 1] = 'm:' .. ARGV[i]
-  fields[#fields + 1] = ARGV[i + 1]
-end
-redis.call('HSET', KEYS[2], unpack(fields))
+local info = string.sub(ARGV[7], 1, -2) .. ',"registeredAt":' .. now .. '}'
+redis.call('HSET', KEYS[2], ARGV[1], info)
+redis.call('HSET', KEYS[3], ARGV[1], 'idle')
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[1], now, ARGV[1])
-local hash = redis.call('HGETALL', KEYS[2])
+local json = worker(info, 'idle', now)
 local reason = ARGV[6]
-if alive then reason = 'replaced' end
-publish(ARGV[5], 'joined', reason, hash)
-return { 'OK', hash }
+if isAlive then reason = 'replaced' end
+publish(ARGV[5], 'joined', reason, json)
+return { 'OK', json }
 `);
 
 /**
- * KEYS: alive, worker hash. ARGV: id, incarnation, ttl, channel, status ('' = unchanged),
- * number of keys to remove, keys to remove…, then metadata pairs (key, JSON) to set.
+ * ARGV: id, incarnation, ttl, channel, status ('' = unchanged), info JSON ('' = unchanged).
  * Refuses an unknown, expired or other-incarnation worker. One round trip per heartbeat.
  */
-export const HEARTBEAT = script(`${NOW}${PUBLISH}
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not score or tonumber(score) + tonumber(ARGV[3]) <= now then return { 'NOT_REGISTERED' } end
-if redis.call('HGET', KEYS[2], 'inc') ~= ARGV[2] then return { 'NOT_REGISTERED' } end
+export const HEARTBEAT = script(`${NOW}${WORKER}
+if not alive(ARGV[1], tonumber(ARGV[3]), now) then return { 'NOT_REGISTERED' } end
+if redis.call('HGET', KEYS[4], ARGV[1]) ~= ARGV[2] then return { 'NOT_REGISTERED' } end
 redis.call('ZADD', KEYS[1], now, ARGV[1])
-redis.call('HSET', KEYS[2], 'hb', now)
+local status = redis.call('HGET', KEYS[3], ARGV[1])
 local changed = false
-if ARGV[5] ~= '' and redis.call('HGET', KEYS[2], 'status') ~= ARGV[5] then
-  redis.call('HSET', KEYS[2], 'status', ARGV[5])
+if ARGV[5] ~= '' and status ~= ARGV[5] then
+  status = ARGV[5]
+  redis.call('HSET', KEYS[3], ARGV[1], status)
   changed = true
 end
-local removals = tonumber(ARGV[6])
-for i = 7, 6 + removals do
-  if redis.call('HDEL', KEYS[2], 'm:' .. ARGV[i]) == 1 then changed = true end
-end
-for i = 7 + removals, #ARGV, 2 do
-  redis.call('HSET', KEYS[2], 'm:' .. ARGV[i], ARGV[i + 1])
+if ARGV[6] ~= '' then
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[6])
   changed = true
 end
-if changed then publish(ARGV[4], 'status', nil, redis.call('HGETALL', KEYS[2])) end
+if changed then publish(ARGV[4], 'status', '', worker(redis.call('HGET', KEYS[2], ARGV[1]), status, now)) end
 return { 'OK', now }
 `);
 
-/** KEYS: alive, worker hash. ARGV: id, status, ttl, channel. Only for a live worker. */
-export const SET_STATUS = script(`${NOW}${PUBLISH}
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not score or tonumber(score) + tonumber(ARGV[3]) <= now then return { 'NOT_REGISTERED' } end
-if redis.call('HGET', KEYS[2], 'status') ~= ARGV[2] then
-  redis.call('HSET', KEYS[2], 'status', ARGV[2])
-  publish(ARGV[4], 'status', nil, redis.call('HGETALL', KEYS[2]))
+/** ARGV: id, status, ttl, channel. Only for a live worker. */
+export const SET_STATUS = script(`${NOW}${WORKER}
+local isAlive, score = alive(ARGV[1], tonumber(ARGV[3]), now)
+if not isAlive then return { 'NOT_REGISTERED' } end
+if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then
+  redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+  publish(ARGV[4], 'status', '', worker(redis.call('HGET', KEYS[2], ARGV[1]), ARGV[2], score))
 end
 return { 'OK' }
 `);
 
-/** KEYS: alive, worker hash. ARGV: id, channel. Idempotent: 0 when there was nothing to remove. */
-export const UNREGISTER = script(`${PUBLISH}
-local hash = redis.call('HGETALL', KEYS[2])
-local removed = redis.call('ZREM', KEYS[1], ARGV[1]) + redis.call('DEL', KEYS[2])
-if #hash > 0 then publish(ARGV[2], 'left', nil, hash) end
+/** ARGV: id, channel. Idempotent: 0 when there was nothing to remove. */
+export const UNREGISTER = script(`${WORKER}
+local info = redis.call('HGET', KEYS[2], ARGV[1])
+local status = redis.call('HGET', KEYS[3], ARGV[1]) or 'offline'
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1]) or '0'
+local removed = redis.call('ZREM', KEYS[1], ARGV[1]) + redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[4], ARGV[1])
+if info then publish(ARGV[2], 'left', '', worker(info, status, score)) end
 return removed
 `);
 
 /**
- * KEYS: alive, worker hash. ARGV: id, ttl, channel. Returns the reaped worker's hash (empty when it
- * was not reaped). Removes the worker only if it is still past its
- * TTL when the script runs, so a heartbeat that got in first keeps it (and one that comes after is refused).
+ * ARGV: id, ttl, channel. Removes the worker only if it is still past its TTL when the script runs,
+ * so a heartbeat that got in first keeps it (and one that comes after is refused). Returns the
+ * reaped worker's JSON, or '' when it was not reaped.
  */
-export const REAP = script(`${NOW}${PUBLISH}
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not score or tonumber(score) + tonumber(ARGV[2]) > now then return {} end
-local hash = redis.call('HGETALL', KEYS[2])
+export const REAP = script(`${NOW}${WORKER}
+local isAlive, score = alive(ARGV[1], tonumber(ARGV[2]), now)
+if isAlive or not score then return '' end
+local info = redis.call('HGET', KEYS[2], ARGV[1])
+local status = redis.call('HGET', KEYS[3], ARGV[1]) or 'offline'
 redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('DEL', KEYS[2])
-if #hash > 0 then publish(ARGV[3], 'stale', nil, hash) end
-return hash
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[4], ARGV[1])
+if not info then return '' end
+local json = worker(info, status, score)
+publish(ARGV[3], 'stale', '', json)
+return json
 `);
 
-/** KEYS: alive. ARGV: ttl, 'alive' | 'stale', limit. Ids alive (or past their TTL) now, by Redis' clock. */
-export const RANGE = script(`${NOW}
-local cutoff = now - tonumber(ARGV[1])
-if ARGV[2] == 'alive' then
-  return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. cutoff, '+inf')
+/** KEYS: alive. ARGV: ttl, limit. Ids past their TTL now, by Redis' clock, oldest first. */
+export const STALE_IDS = script(`${NOW}
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]), 'LIMIT', 0, tonumber(ARGV[2]))
+`);
+
+/** ARGV: id, ttl. The worker's JSON if it is alive, else ''. */
+export const GET = script(`${NOW}${WORKER}
+local isAlive, score = alive(ARGV[1], tonumber(ARGV[2]), now)
+if not isAlive then return '' end
+local info = redis.call('HGET', KEYS[2], ARGV[1])
+if not info then return '' end
+return worker(info, redis.call('HGET', KEYS[3], ARGV[1]) or 'offline', score)
+`);
+
+/**
+ * ARGV: ttl. Every worker alive now, by Redis' clock, as ONE JSON array string: one round trip, and
+ * decoding one string is far cheaper for the client than thousands of RESP replies.
+ */
+export const LIST_ALIVE = script(`${NOW}${WORKER}
+local found = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now - tonumber(ARGV[1])), '+inf', 'WITHSCORES')
+local items = {}
+-- HMGET in chunks: Lua's unpack() has a limit on the number of values.
+for start = 1, #found, 2000 do
+  local ids = {}
+  for i = start, math.min(start + 1999, #found), 2 do ids[#ids + 1] = found[i] end
+  local infos = redis.call('HMGET', KEYS[2], unpack(ids))
+  local statuses = redis.call('HMGET', KEYS[3], unpack(ids))
+  for i = 1, #ids do
+    -- A member whose info is gone (deleted by hand) is no worker.
+    if infos[i] then
+      items[#items + 1] = worker(infos[i], statuses[i] or 'offline', found[start + 2 * i - 1])
+    end
+  end
 end
-return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', cutoff, 'LIMIT', 0, tonumber(ARGV[3]))
-`);
-
-/** KEYS: alive, worker hash. ARGV: id, ttl. The worker's hash if it is alive, else an empty list. */
-export const GET = script(`${NOW}
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not score or tonumber(score) + tonumber(ARGV[2]) <= now then return {} end
-return redis.call('HGETALL', KEYS[2])
+return '[' .. table.concat(items, ',') .. ']'
 `);
