@@ -224,9 +224,24 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
         `status filter must be 'idle', 'busy' or 'offline', got ${String(filter.status)}`,
       );
     }
-    const json = (await this.#run(LIST_ALIVE, this.#keys.all, [this.#ttlMs])) as string;
+    const [infos, statuses, heartbeats] = (await this.#run(LIST_ALIVE, this.#keys.all, [this.#ttlMs])) as [
+      string,
+      string,
+      string,
+    ];
+    if (infos === '') return [];
+    const parsed = parseRegistryJson<Array<Omit<WorkerInfo, 'status' | 'lastHeartbeat'>>>(
+      `[${infos.replaceAll('\n', ',')}]`,
+    );
+    const statusList = statuses.split(',');
+    const heartbeatList = heartbeats.split(',');
     const workers: WorkerInfo[] = [];
-    for (const worker of parseRegistryJson<WorkerInfo[]>(json)) {
+    for (const [index, info] of parsed.entries()) {
+      const worker = {
+        ...info,
+        status: statusList[index] as WorkerStatus,
+        lastHeartbeat: Number(heartbeatList[index]),
+      };
       if (filter.status !== undefined && worker.status !== filter.status) continue;
       if (filter.capability !== undefined) {
         const capabilities = worker.metadata['capabilities'];
