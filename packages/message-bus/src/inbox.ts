@@ -59,12 +59,20 @@ export interface InboxContext {
   onError(error: Error): void;
   onDeadLetter(event: DeadLetterEvent): void;
   onInvalid(event: InvalidMessageEvent): void;
-  onClosed(inbox: { close(): Promise<void> }): void;
+  /** Called when consuming starts (true) and stops (false): the bus stops consuming inboxes on close(). */
+  onConsuming(inbox: { close(): Promise<void> }, consuming: boolean): void;
 }
 
 /** Consumer group every inbox uses: instances of one recipient share (and split) its messages. */
 const GROUP = 'shim-inbox';
 const DEAD_LETTER_MAX_LENGTH = 10_000;
+
+/** KEYS: inbox stream, dead-letter stream. ARGV: id, raw, reason, deliveries, max length. */
+const DEAD_LETTER_SCRIPT = `
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'm', ARGV[2], 'reason', ARGV[3], 'deliveries', ARGV[4], 'id', ARGV[1])
+redis.call('XACK', KEYS[1], '${GROUP}', ARGV[1])
+redis.call('XDEL', KEYS[1], ARGV[1])
+`;
 
 /** An entry as XRANGE/XREADGROUP return it; XAUTOCLAIM on Redis 6.2 gives `null` fields for deleted entries. */
 type StreamEntry = [id: string, fields: string[] | null];
@@ -94,8 +102,14 @@ export class Inbox<TMessage = unknown> {
   #blocking: Redis | undefined;
   #blockingId: string | undefined;
   #stopping = false;
+  #starting: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   #closing: Promise<void> | undefined;
+  /** Ids read (or claimed) but not finished yet: all of them are kept ours while we work through them. */
+  readonly #held = new Set<string>();
+  #keepAlive: NodeJS.Timeout | undefined;
+  /** Where the next XAUTOCLAIM scan starts (it walks the pending list in steps). */
+  #claimCursor = '0-0';
 
   /** @internal Made by `MessageBusWrapper.inbox()`. */
   constructor(context: InboxContext, options: InboxOptions & { schema?: StandardSchemaV1 | undefined }) {
@@ -127,18 +141,60 @@ export class Inbox<TMessage = unknown> {
   async consume(handler: InboxHandler<TMessage>): Promise<() => Promise<void>> {
     this.#assertOpen();
     if (typeof handler !== 'function') throw new MessageBusError('INVALID_OPTION', 'handler must be a function');
-    if (this.#loop !== undefined) throw new MessageBusError('INVALID_OPTION', 'this inbox is already being consumed');
-    const command = this.#context.manager.getConnection();
-    await this.#ensureGroup(command);
-    const blocking = await this.#context.manager.createConnection('blocking');
-    this.#blocking = blocking;
-    this.#blockingId = String(await blocking.client('ID'));
-    blocking.on('ready', this.#refreshBlockingId);
+    if (this.#loop !== undefined || this.#starting !== undefined) {
+      throw new MessageBusError('INVALID_OPTION', 'this inbox is already being consumed');
+    }
     this.#stopping = false;
-    this.#loop = this.#run(handler as InboxHandler, blocking);
+    // Known to the bus from now on, so its close() can stop a consume() that is still getting ready.
+    this.#context.onConsuming(this, true);
+    const starting = this.#start(handler as InboxHandler);
+    this.#starting = starting.catch(ignore);
+    try {
+      await starting;
+    } catch (error) {
+      this.#context.onConsuming(this, false);
+      throw error;
+    } finally {
+      this.#starting = undefined;
+    }
     let stopped: Promise<void> | undefined;
     return () => (stopped ??= this.#stop());
   }
+
+  async #start(handler: InboxHandler): Promise<void> {
+    const { manager } = this.#context;
+    await this.#ensureGroup(manager.getConnection());
+    const blocking = await manager.createConnection('blocking');
+    try {
+      this.#blockingId = String(await blocking.client('ID'));
+      // close() may have been called while we were getting ready.
+      if (this.#stopping) throw new MessageBusError('BUS_CLOSED', `the inbox of '${this.recipient}' was closed`);
+    } catch (error) {
+      await manager.releaseConnection(blocking);
+      throw error;
+    }
+    this.#blocking = blocking;
+    blocking.on('ready', this.#refreshBlockingId);
+    this.#keepAlive = setInterval(this.#claimHeld, Math.max(20, Math.floor(this.#redeliverAfterMs / 3)));
+    this.#keepAlive.unref();
+    this.#loop = this.#run(handler, blocking);
+  }
+
+  /**
+   * Resets the idle time of every message we hold (the one whose handler runs and the rest of its
+   * batch), so no consumer — us included — redelivers them while we still work through them.
+   */
+  readonly #claimHeld = (): void => {
+    if (this.#held.size === 0) return;
+    try {
+      this.#context.manager
+        .getConnection()
+        .xclaim(this.#context.keys.stream, GROUP, this.#consumer, 0, ...this.#held, 'JUSTID')
+        .catch(ignore);
+    } catch {
+      // The manager is closing: the loop is ending too.
+    }
+  };
 
   /** Up to `count` waiting messages, oldest first, without consuming them. */
   async peek(count = 10): Promise<InboxEntry<TMessage>[]> {
@@ -181,9 +237,7 @@ export class Inbox<TMessage = unknown> {
 
   /** Stops consuming (if it was) and forgets the inbox. Idempotent. Messages stay in Redis. */
   close(): Promise<void> {
-    this.#closing ??= this.#stop().finally(() => {
-      this.#context.onClosed(this);
-    });
+    this.#closing ??= this.#stop();
     return this.#closing;
   }
 
@@ -209,11 +263,11 @@ export class Inbox<TMessage = unknown> {
   }
 
   async #run(handler: InboxHandler, blocking: Redis): Promise<void> {
-    const command = this.#context.manager.getConnection();
     const { stream } = this.#context.keys;
     let failures = 0;
     while (!this.#stopping) {
       try {
+        const command = this.#context.manager.getConnection();
         await this.#reclaim(handler, command);
         if (this.#stopping) break;
         const reply = await blocking.xreadgroup(
@@ -228,45 +282,74 @@ export class Inbox<TMessage = unknown> {
           stream,
           '>',
         );
-        for (const [id, fields] of reply?.[0]?.[1] ?? []) await this.#process(handler, { id, fields, deliveries: 1 });
+        await this.#processAll(
+          handler,
+          (reply?.[0]?.[1] ?? []).map(([id, fields]) => ({ id, fields, deliveries: 1 })),
+        );
         failures = 0;
       } catch (error) {
-        if (this.#stopping) break;
+        // A closed manager (or a released connection) ends the loop instead of retrying forever.
+        if (this.#stopping || blocking.status === 'end' || (error as { code?: unknown }).code === 'MANAGER_CLOSED')
+          break;
+        failures += 1;
         if (error instanceof Error && error.message.startsWith('NOGROUP')) {
           // The stream or its group is gone (Redis restarted without persistence, or someone deleted it).
-          await this.#ensureGroup(command).catch(ignore);
-          continue;
+          await this.#ensureGroup(this.#context.manager.getConnection()).catch(ignore);
+          if (failures === 1) continue;
+        } else {
+          this.#context.onError(error instanceof Error ? error : new Error(describeError(error)));
         }
-        failures += 1;
-        this.#context.onError(error instanceof Error ? error : new Error(describeError(error)));
         await this.#sleep(Math.min(5_000, 50 * 2 ** failures));
       }
     }
   }
 
+  /** Processes `entries` in order, holding all of them; on stop, hands back the ones not started. */
+  async #processAll(
+    handler: InboxHandler,
+    entries: Array<{ id: string; fields: string[] | null; deliveries: number }>,
+  ): Promise<void> {
+    for (const { id } of entries) this.#held.add(id);
+    for (const entry of entries) {
+      if (this.#stopping) break;
+      try {
+        await this.#process(handler, entry);
+      } finally {
+        this.#held.delete(entry.id);
+      }
+    }
+    if (this.#held.size === 0) return;
+    // Stopped mid-batch: make the rest claimable at once by another consumer instead of after redeliverAfterMs.
+    const rest = [...this.#held];
+    this.#held.clear();
+    await this.#context.manager
+      .getConnection()
+      .xclaim(this.#context.keys.stream, GROUP, this.#consumer, 0, ...rest, 'IDLE', this.#redeliverAfterMs, 'JUSTID');
+  }
+
   /** Claims and processes what other consumers (or an earlier run) left unacknowledged for `redeliverAfterMs`. */
   async #reclaim(handler: InboxHandler, command: Redis): Promise<void> {
     const { stream } = this.#context.keys;
-    const [, entries] = (await command.xautoclaim(
+    const [next, entries] = (await command.xautoclaim(
       stream,
       GROUP,
       this.#consumer,
       this.#redeliverAfterMs,
-      '0-0',
+      this.#claimCursor,
       'COUNT',
       this.#batchSize,
     )) as [string, StreamEntry[], string[]];
+    this.#claimCursor = next;
     if (entries.length === 0) return;
-    const first = entries[0]![0];
-    const last = entries[entries.length - 1]![0];
-    const pending = (await command.xpending(stream, GROUP, first, last, entries.length, this.#consumer)) as Array<
-      [string, string, number, number]
-    >;
-    const deliveries = new Map(pending.map(([id, , , count]) => [id, count]));
-    for (const [id, fields] of entries) {
-      if (this.#stopping) return;
-      await this.#process(handler, { id, fields, deliveries: deliveries.get(id) ?? 2 });
-    }
+    // The delivery count of each claimed id, looked up one by one (a range query could return other ids).
+    const pipeline = command.pipeline();
+    for (const [id] of entries) pipeline.xpending(stream, GROUP, id, id, 1);
+    const replies = (await pipeline.exec())!;
+    const deliveries = replies.map(([, reply]) => (reply as Array<[string, string, number, number]>)[0]?.[3] ?? 1);
+    await this.#processAll(
+      handler,
+      entries.map(([id, fields], index) => ({ id, fields, deliveries: deliveries[index] ?? 1 })),
+    );
   }
 
   async #process(
@@ -312,15 +395,6 @@ export class Inbox<TMessage = unknown> {
       }
       payload = checked.value;
     }
-    const command = this.#context.manager.getConnection();
-    // Keep the message ours while the handler runs: resetting its idle time stops anyone (us included) redelivering it.
-    const heartbeat = setInterval(
-      () => {
-        command.xclaim(this.#context.keys.stream, GROUP, this.#consumer, 0, id, 'JUSTID').catch(ignore);
-      },
-      Math.max(20, Math.floor(this.#redeliverAfterMs / 3)),
-    );
-    heartbeat.unref();
     try {
       await handler(payload, this.#meta(id, envelope, deliveries));
     } catch (error) {
@@ -330,8 +404,6 @@ export class Inbox<TMessage = unknown> {
         await this.#deadLetter({ id, raw, reason, deliveries });
       }
       return;
-    } finally {
-      clearInterval(heartbeat);
     }
     await this.#ack(id);
   }
@@ -359,32 +431,31 @@ export class Inbox<TMessage = unknown> {
   async #ack(id: string): Promise<void> {
     const { stream } = this.#context.keys;
     // Acknowledged messages leave the stream, so it only holds what still waits (peek shows exactly that).
-    await this.#context.manager.getConnection().multi().xack(stream, GROUP, id).xdel(stream, id).exec();
+    const results = (await this.#context.manager
+      .getConnection()
+      .multi()
+      .xack(stream, GROUP, id)
+      .xdel(stream, id)
+      .exec())!;
+    for (const [error] of results) if (error !== null) throw error;
   }
 
   async #deadLetter(letter: { id: string; raw: string; reason: string; deliveries: number }): Promise<void> {
     const { stream, dead } = this.#context.keys;
+    // One script: the message leaves the inbox only if it reached the dead-letter stream.
     await this.#context.manager
       .getConnection()
-      .multi()
-      .xadd(
+      .eval(
+        DEAD_LETTER_SCRIPT,
+        2,
+        stream,
         dead,
-        'MAXLEN',
-        '~',
-        DEAD_LETTER_MAX_LENGTH,
-        '*',
-        'm',
-        letter.raw,
-        'reason',
-        letter.reason,
-        'deliveries',
-        letter.deliveries,
-        'id',
         letter.id,
-      )
-      .xack(stream, GROUP, letter.id)
-      .xdel(stream, letter.id)
-      .exec();
+        letter.raw,
+        letter.reason,
+        letter.deliveries,
+        DEAD_LETTER_MAX_LENGTH,
+      );
     this.#context.onDeadLetter({
       recipient: this.recipient,
       id: letter.id,
@@ -396,6 +467,7 @@ export class Inbox<TMessage = unknown> {
   async #sleep(ms: number): Promise<void> {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, ms);
+      timer.unref();
       this.#wake = () => {
         clearTimeout(timer);
         resolve();
@@ -405,31 +477,44 @@ export class Inbox<TMessage = unknown> {
   }
 
   async #stop(): Promise<void> {
+    this.#stopping = true;
+    await this.#starting;
     const loop = this.#loop;
     if (loop === undefined) return;
-    this.#stopping = true;
     this.#wake?.();
-    const command = this.#context.manager.getConnection();
-    // Wake the blocked XREADGROUP now rather than after blockMs; repeat in case it was not blocked yet.
+    clearInterval(this.#keepAlive);
+    // Wake the blocked XREADGROUP now rather than after blockMs; again now and then, in case it was not blocked yet.
     let done = false;
     void loop.finally(() => {
       done = true;
     });
     while (!done) {
-      if (this.#blockingId !== undefined) await command.client('UNBLOCK', this.#blockingId).catch(ignore);
-      await Promise.race([loop, new Promise((resolve) => setTimeout(resolve, 50))]);
+      this.#unblock();
+      await Promise.race([loop, new Promise((resolve) => setTimeout(resolve, 250))]);
     }
     const blocking = this.#blocking;
     blocking?.off('ready', this.#refreshBlockingId);
     this.#blocking = undefined;
     this.#blockingId = undefined;
     this.#loop = undefined;
-    if (blocking !== undefined) await this.#context.manager.releaseConnection(blocking);
-    await this.#forgetConsumer(command).catch(ignore);
+    this.#context.onConsuming(this, false);
+    // Best effort: after manager.disconnect() there is nothing left to release or forget.
+    if (blocking !== undefined) await this.#context.manager.releaseConnection(blocking).catch(ignore);
+    await this.#forgetConsumer().catch(ignore);
+  }
+
+  #unblock(): void {
+    if (this.#blockingId === undefined) return;
+    try {
+      void this.#context.manager.getConnection().client('UNBLOCK', this.#blockingId).catch(ignore);
+    } catch {
+      // The manager is closed: the blocking connection is gone, and the loop with it.
+    }
   }
 
   /** Removes this consumer from the group when it holds nothing, so consumers do not pile up. */
-  async #forgetConsumer(command: Redis): Promise<void> {
+  async #forgetConsumer(): Promise<void> {
+    const command = this.#context.manager.getConnection();
     const { stream } = this.#context.keys;
     const pending = await command.xpending(stream, GROUP, '-', '+', 1, this.#consumer);
     if (pending.length === 0) await command.xgroup('DELCONSUMER', stream, GROUP, this.#consumer);

@@ -108,7 +108,8 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
   readonly #registrations: Record<Kind, Map<string, Set<Registration>>> = { channel: new Map(), pattern: new Map() };
   readonly #subscribed: Record<Kind, Set<string>> = { channel: new Set(), pattern: new Set() };
   readonly #ops = new Map<string, Promise<void>>();
-  readonly #lastSeq = new Map<string, number>();
+  /** Per subscription: last sequence number seen per channel and publisher. */
+  readonly #lastSeq = new Map<string, Map<string, number>>();
   readonly #inboxes = new Set<{ close(): Promise<void> }>();
   #outbox: OutboxEntry[] = [];
   #batching = false;
@@ -252,6 +253,7 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
    * validates before sending, subscribers only ever see valid messages.
    */
   channel<S extends StandardSchemaV1>(name: string, schema: S): TypedChannel<S> {
+    this.#assertOpen();
     return new TypedChannel({
       name: assertChannel(name),
       schema: assertSchema(schema) as S,
@@ -302,13 +304,15 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
       onInvalid: (event) => {
         this.#invalid(event);
       },
-      onClosed: (inbox) => this.#inboxes.delete(inbox),
+      onConsuming: (inbox, consuming) => {
+        if (consuming) this.#inboxes.add(inbox);
+        else this.#inboxes.delete(inbox);
+      },
     };
     const inbox = new Inbox<TMessage>(context, {
       ...options,
       schema: options.schema === undefined ? undefined : assertSchema(options.schema),
     });
-    this.#inboxes.add(inbox);
     return inbox;
   }
 
@@ -360,8 +364,10 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
   }
 
   #decode(raw: string): Envelope | string {
-    if (raw.length > this.#maxBytes && Buffer.byteLength(raw) > this.#maxBytes)
+    // A UTF-16 unit is at most 3 UTF-8 bytes: only count bytes when the limit is in reach.
+    if (raw.length * 3 > this.#maxBytes && Buffer.byteLength(raw) > this.#maxBytes) {
       return `larger than ${this.#maxBytes} bytes`;
+    }
     let value: unknown;
     try {
       value = this.#codec.decode(raw);
@@ -416,20 +422,27 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
   #reconcile(kind: Kind, redisName: string): Promise<void> {
     const key = `${kind}:${redisName}`;
     const next = (this.#ops.get(key) ?? Promise.resolve()).then(async () => {
-      const wanted = (this.#registrations[kind].get(redisName)?.size ?? 0) > 0;
-      const subscribed = this.#subscribed[kind].has(redisName);
-      if (wanted && !subscribed) {
+      // Re-read the wanted state after every await: a subscribe or unsubscribe may have come in meanwhile.
+      for (;;) {
+        // Once closing, the subscriber connection is being released: only the maps change.
+        if (this.#closing !== undefined) return;
+        const wanted = (this.#registrations[kind].get(redisName)?.size ?? 0) > 0;
+        const subscribed = this.#subscribed[kind].has(redisName);
+        if (wanted === subscribed) break;
         const subscriber = await this.#getSubscriber();
-        if (kind === 'channel') await subscriber.subscribe(redisName);
-        else await subscriber.psubscribe(redisName);
-        this.#subscribed[kind].add(redisName);
-      } else if (!wanted && subscribed) {
-        const subscriber = await this.#getSubscriber();
-        if (kind === 'channel') await subscriber.unsubscribe(redisName);
-        else await subscriber.punsubscribe(redisName);
-        this.#subscribed[kind].delete(redisName);
+        if (wanted) {
+          if (kind === 'channel') await subscriber.subscribe(redisName);
+          else await subscriber.psubscribe(redisName);
+          this.#subscribed[kind].add(redisName);
+        } else {
+          if (kind === 'channel') await subscriber.unsubscribe(redisName);
+          else await subscriber.punsubscribe(redisName);
+          this.#subscribed[kind].delete(redisName);
+          // Sequence numbers seen before the unsubscribe say nothing about what comes after a new subscribe.
+          this.#lastSeq.delete(`${kind}:${redisName}`);
+        }
       }
-      if (!wanted) this.#registrations[kind].delete(redisName);
+      if (this.#registrations[kind].get(redisName)?.size === 0) this.#registrations[kind].delete(redisName);
     });
     const settled = next.catch(ignore);
     this.#ops.set(key, settled);
@@ -522,8 +535,14 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
   }
 
   #trackGap(subscription: string, channel: string, envelope: Envelope): void {
-    const key = `${subscription}\u0000${envelope.src}`;
-    const last = this.#lastSeq.get(key);
+    // Publishers number their messages per channel: a pattern subscription tracks each matched channel apart.
+    let seen = this.#lastSeq.get(subscription);
+    if (seen === undefined) {
+      seen = new Map();
+      this.#lastSeq.set(subscription, seen);
+    }
+    const key = `${channel}\u0000${envelope.src}`;
+    const last = seen.get(key);
     if (last !== undefined && envelope.seq <= last) return;
     if (last !== undefined && envelope.seq > last + 1) {
       const missed = envelope.seq - last - 1;
@@ -531,12 +550,9 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
       this.#stats.missed += missed;
       this.#emit('gap', { channel, sender: envelope.s ?? envelope.src, missed });
     }
-    // Bounded memory: past the cap, forget the publisher seen first (its next message starts afresh, no gap).
-    this.#lastSeq.set(key, envelope.seq);
-    if (this.#lastSeq.size > MAX_TRACKED_PUBLISHERS) {
-      const oldest = this.#lastSeq.keys().next().value;
-      if (oldest !== undefined) this.#lastSeq.delete(oldest);
-    }
+    seen.set(key, envelope.seq);
+    // Bounded memory: past the cap, forget the publisher (and channel) seen first; its next message starts afresh.
+    if (seen.size > MAX_TRACKED_PUBLISHERS) seen.delete(seen.keys().next().value as string);
   }
 
   #invalid(event: InvalidMessageEvent): void {
@@ -551,7 +567,7 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
   }
 
   async #shutdown(): Promise<void> {
-    await Promise.all([...this.#inboxes].map((inbox) => inbox.close()));
+    await Promise.all([...this.#inboxes].map((inbox) => inbox.close().catch(ignore)));
     this.#registrations.channel.clear();
     this.#registrations.pattern.clear();
     await Promise.allSettled(this.#ops.values());
