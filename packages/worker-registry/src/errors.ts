@@ -6,12 +6,15 @@ export type WorkerRegistryErrorCode =
   | 'INVALID_STATUS'
   | 'ALREADY_REGISTERED'
   | 'NOT_REGISTERED'
+  | 'REPLACED'
+  | 'MALFORMED_EVENT'
   | 'REGISTRY_CLOSED';
 
 /**
  * The error of this package. Match on `code` (or {@link isWorkerRegistryError}), not on the message.
- * `NOT_REGISTERED` means "register again": the worker is unknown, was reaped, its TTL passed, or
- * the registration belongs to a newer incarnation.
+ * `NOT_REGISTERED` means "register again": the worker is unknown, was reaped or its TTL passed.
+ * `REPLACED` means the opposite: the id was registered again under a newer incarnation, so this
+ * registration is over and must not come back.
  */
 export class WorkerRegistryError extends Error {
   override readonly name = 'WorkerRegistryError';

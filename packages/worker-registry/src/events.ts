@@ -9,7 +9,7 @@ export type RegistryEventType = 'joined' | 'left' | 'stale' | 'status';
  *   `'recovered'` when the automatic heartbeat re-registered it after its registration was lost);
  * - `left`: unregistered;
  * - `stale`: reaped by `detectStale()` after its TTL passed;
- * - `status`: status or metadata changed.
+ * - `status`: the status changed, or metadata was set by a heartbeat.
  */
 export interface RegistryEvent {
   type: RegistryEventType;
@@ -24,6 +24,8 @@ export type RegistryEventHandler = (event: RegistryEvent) => void | Promise<void
 export interface WorkerRegistryEvents {
   /** The automatic heartbeat found its worker gone (data loss, reaped) and registered it again. */
   reregistered: [WorkerInfo];
+  /** The automatic heartbeat found its worker registered again elsewhere (`replace`): it stopped for good. Carries the id. */
+  replaced: [string];
   /**
    * A failure no promise could report: an automatic heartbeat or cleanup that failed, a handler
    * that threw, a malformed event. Without a listener it is dropped, never thrown.

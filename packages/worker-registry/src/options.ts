@@ -17,11 +17,11 @@ export const DEFAULT_WORKER_REGISTRY_OPTIONS = {
 } as const;
 
 /** Validates a positive integer option (at most 2^31-1 ms: Node timers cannot wait longer). */
-export function positiveMs(option: string, value: unknown): number {
+export function positiveMs(option: string, value: unknown, unit = 'ms'): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > 2_147_483_647) {
     throw new WorkerRegistryError(
       'INVALID_OPTION',
-      `invalid option '${option}': expected a positive integer number of ms, got ${typeof value === 'number' ? value : typeof value}`,
+      `invalid option '${option}': expected a positive integer number of ${unit}, got ${typeof value === 'number' ? value : typeof value}`,
     );
   }
   return value;

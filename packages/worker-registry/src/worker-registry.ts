@@ -58,6 +58,8 @@ interface LocalWorker {
   incarnation: string;
   registeredAt: number;
   metadata: Record<string, unknown>;
+  /** The status this registry last set: a worker registered again after data loss comes back with it. */
+  status: WorkerStatus;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -102,13 +104,22 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
     this.#maxMetadataBytes = positiveMs(
       'maxMetadataBytes',
       options.maxMetadataBytes ?? DEFAULT_WORKER_REGISTRY_OPTIONS.maxMetadataBytes,
+      'bytes',
     );
     if (options.cleanupIntervalMs !== undefined) {
       const interval = positiveMs('cleanupIntervalMs', options.cleanupIntervalMs);
+      let cleaning = false;
       this.#cleanupTimer = setInterval(() => {
-        this.detectStale().catch((error: unknown) => {
-          this.#emitError(error);
-        });
+        // A slow Redis must not stack cleanups up.
+        if (cleaning) return;
+        cleaning = true;
+        this.detectStale()
+          .catch((error: unknown) => {
+            this.#emitError(error);
+          })
+          .finally(() => {
+            cleaning = false;
+          });
       }, interval);
       this.#cleanupTimer.unref();
     }
@@ -128,7 +139,12 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
     this.#assertOpen();
     const workerId = assertWorkerId(id);
     const checked = checkMetadata(metadata, this.#maxMetadataBytes);
-    return this.#register(workerId, { metadata: checked, replace: options.replace === true, reason: '' });
+    return this.#register(workerId, {
+      metadata: checked,
+      status: 'idle',
+      replace: options.replace === true,
+      reason: '',
+    });
   }
 
   /**
@@ -171,6 +187,8 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
       };
       for (const key of removals) Reflect.deleteProperty(merged, key);
       merged = checkMetadata(merged, this.#maxMetadataBytes);
+      // Kept before the round trip, so a concurrent patch merges into this one rather than losing it.
+      local.metadata = merged;
       // The stored info: JSON { id, incarnation, metadata, registeredAt }.
       info = JSON.stringify({
         id: workerId,
@@ -187,8 +205,9 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
       options.status ?? '',
       info,
     ])) as [string];
+    if (reply[0] === 'REPLACED') throw this.#replaced(workerId);
     if (reply[0] !== 'OK') throw this.#notRegistered(workerId);
-    if (merged !== undefined) local.metadata = merged;
+    if (options.status !== undefined) local.status = options.status;
   }
 
   /** Sets `id`'s status; every process sees it at once (a `status` event). `offline` keeps it listed until its TTL passes. */
@@ -201,10 +220,17 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
         `status must be 'idle', 'busy' or 'offline', got ${String(status)}`,
       );
     }
-    const reply = (await this.#run(SET_STATUS, this.#keys.all, [workerId, status, this.#ttlMs, this.#keys.events])) as [
-      string,
-    ];
+    const local = this.#local.get(workerId);
+    const reply = (await this.#run(SET_STATUS, this.#keys.all, [
+      workerId,
+      status,
+      this.#ttlMs,
+      this.#keys.events,
+      local?.incarnation ?? '',
+    ])) as [string];
+    if (reply[0] === 'REPLACED') throw this.#replaced(workerId);
     if (reply[0] !== 'OK') throw this.#notRegistered(workerId);
+    if (local !== undefined) local.status = status;
   }
 
   /** The worker if it is alive (heartbeat within the TTL), whatever its status; else undefined. */
@@ -275,9 +301,11 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
   async unregister(id: string): Promise<void> {
     this.#assertOpen();
     const workerId = assertWorkerId(id);
+    const local = this.#local.get(workerId);
     this.#stopTimer(workerId);
     this.#local.delete(workerId);
-    await this.#run(UNREGISTER, this.#keys.all, [workerId, this.#keys.events]);
+    // A registry that registered the worker removes only its own incarnation, never a successor's.
+    await this.#run(UNREGISTER, this.#keys.all, [workerId, this.#keys.events, local?.incarnation ?? '']);
   }
 
   /**
@@ -290,6 +318,12 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
     this.#assertOpen();
     const workerId = assertWorkerId(id);
     const intervalMs = positiveMs('intervalMs', options.intervalMs);
+    if (intervalMs >= this.#ttlMs) {
+      throw new WorkerRegistryError(
+        'INVALID_OPTION',
+        `invalid option 'intervalMs': ${intervalMs} ms is not below heartbeatTtlMs (${this.#ttlMs} ms); use a third of it or less`,
+      );
+    }
     const local = this.#local.get(workerId);
     if (local === undefined) {
       throw new WorkerRegistryError(
@@ -328,17 +362,17 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
   async subscribe(handler: RegistryEventHandler): Promise<() => Promise<void>> {
     this.#assertOpen();
     if (typeof handler !== 'function') throw new WorkerRegistryError('INVALID_OPTION', 'handler must be a function');
-    this.#subscriber ??= this.#manager.createConnection('subscriber').then(async (subscriber) => {
-      subscriber.on('message', this.#onMessage);
-      await subscriber.subscribe(this.#keys.events);
-      return subscriber;
-    });
-    const pending = this.#subscriber;
-    try {
-      await pending;
-    } catch (error) {
-      if (this.#subscriber === pending) this.#subscriber = undefined;
-      throw error;
+    for (;;) {
+      this.#subscriber ??= this.#openSubscriber();
+      const pending = this.#subscriber;
+      try {
+        await pending;
+      } catch (error) {
+        if (this.#subscriber === pending) this.#subscriber = undefined;
+        throw error;
+      }
+      // The last unsubscribe may have released that connection while we waited: then open a new one.
+      if (this.#subscriber === pending) break;
     }
     this.#handlers.add(handler);
     return async () => {
@@ -367,7 +401,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
 
   async #register(
     workerId: string,
-    registration: { metadata: Record<string, unknown>; replace: boolean; reason: string },
+    registration: { metadata: Record<string, unknown>; status: WorkerStatus; replace: boolean; reason: string },
   ): Promise<WorkerInfo> {
     const incarnation = randomUUID();
     const reply = (await this.#run(REGISTER, this.#keys.all, [
@@ -378,6 +412,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
       this.#keys.events,
       registration.reason,
       JSON.stringify({ id: workerId, incarnation, metadata: registration.metadata }),
+      registration.status,
     ])) as [string, string];
     if (reply[0] !== 'OK') {
       throw new WorkerRegistryError(
@@ -392,6 +427,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
       incarnation,
       registeredAt: worker.registeredAt,
       metadata: registration.metadata,
+      status: registration.status,
       timer: previous?.timer,
     });
     return worker;
@@ -401,11 +437,24 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
     try {
       await this.heartbeat(workerId);
     } catch (error) {
+      if (!(error instanceof WorkerRegistryError)) throw error;
+      if (error.code === 'REPLACED') {
+        // Superseded by a newer registration of the id: this instance must not come back.
+        this.#stopTimer(workerId);
+        this.#local.delete(workerId);
+        this.emit('replaced', workerId);
+        return;
+      }
       const local = this.#local.get(workerId);
-      if (local === undefined || !(error instanceof WorkerRegistryError) || error.code !== 'NOT_REGISTERED')
-        throw error;
-      // The registration is gone (FLUSHALL, restart without persistence, reaped): come back with the same metadata.
-      const worker = await this.#register(workerId, { metadata: local.metadata, replace: false, reason: 'recovered' });
+      // Unregistered or closed while the heartbeat was in flight: nothing to bring back.
+      if (error.code !== 'NOT_REGISTERED' || local?.timer === undefined || this.#closing !== undefined) throw error;
+      // The registration is gone (FLUSHALL, restart without persistence, reaped): come back as it was.
+      const worker = await this.#register(workerId, {
+        metadata: local.metadata,
+        status: local.status,
+        replace: false,
+        reason: 'recovered',
+      });
       this.emit('reregistered', worker);
     }
   }
@@ -419,7 +468,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
         throw new Error('event without a complete worker');
     } catch (error) {
       this.#emitError(
-        new WorkerRegistryError('INVALID_OPTION', `malformed registry event: ${raw.slice(0, 200)}`, { cause: error }),
+        new WorkerRegistryError('MALFORMED_EVENT', `malformed registry event: ${raw.slice(0, 200)}`, { cause: error }),
       );
       return;
     }
@@ -432,6 +481,19 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
       }
     }
   };
+
+  async #openSubscriber(): Promise<Redis> {
+    const subscriber = await this.#manager.createConnection('subscriber');
+    subscriber.on('message', this.#onMessage);
+    try {
+      await subscriber.subscribe(this.#keys.events);
+    } catch (error) {
+      subscriber.off('message', this.#onMessage);
+      await this.#manager.releaseConnection(subscriber);
+      throw error;
+    }
+    return subscriber;
+  }
 
   async #releaseSubscriber(): Promise<void> {
     const pending = this.#subscriber;
@@ -452,6 +514,14 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
   /** Runs a Lua script on the command connection. */
   #run(target: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
     return runScript(this.#manager.getConnection(), target, { keys, args });
+  }
+
+  #replaced(workerId: string): WorkerRegistryError {
+    return new WorkerRegistryError(
+      'REPLACED',
+      `worker '${workerId}' was registered again under a newer incarnation: this registration is over`,
+      { workerId },
+    );
   }
 
   #notRegistered(workerId: string): WorkerRegistryError {

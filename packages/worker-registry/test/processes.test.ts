@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
 import { RedisConnectionManager } from '@shim/connection';
 import { uniqueNamespace, waitFor } from '@shim/testing';
@@ -235,4 +237,40 @@ describe('more edges', () => {
       await manager.disconnect();
     }
   });
+});
+
+describe('timers', () => {
+  it('never keep the process alive: a worker process exits after disconnecting without close()', async () => {
+    const manager = await createManager();
+    const script = fileURLToPath(new URL('./fixtures/exit-check.ts', import.meta.url));
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--conditions=@shim/source',
+        script,
+        JSON.stringify({ url: inject('redisUrl'), namespace: manager.namespace }),
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve(-1);
+      }, 20_000);
+      child.once('exit', (exitCode) => {
+        clearTimeout(timer);
+        resolve(exitCode);
+      });
+    });
+    expect(output).toContain('disconnected');
+    expect(code).toBe(0);
+  }, 30_000);
 });

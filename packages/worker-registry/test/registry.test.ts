@@ -46,7 +46,11 @@ describe('register, get, list', () => {
     expect((await first.get('w1'))?.metadata).toEqual({ n: 1 });
     const replacement = await second.registerWorker('w1', { n: 2 }, { replace: true });
     expect(replacement.incarnation).not.toBe(original.incarnation);
-    await expect(first.heartbeat('w1')).rejects.toMatchObject({ code: 'NOT_REGISTERED' });
+    await expect(first.heartbeat('w1')).rejects.toMatchObject({ code: 'REPLACED' });
+    // The replaced incarnation can neither change nor remove its successor.
+    await expect(first.setStatus('w1', 'offline')).rejects.toMatchObject({ code: 'REPLACED' });
+    await first.unregister('w1');
+    expect((await second.get('w1'))?.status).toBe('idle');
     await second.heartbeat('w1');
     expect((await second.get('w1'))?.metadata).toEqual({ n: 2 });
   });
@@ -228,8 +232,11 @@ describe('server time', () => {
       await skewed.heartbeat('w1');
       expect(await skewed.get('w1')).toBeDefined();
       expect(await skewed.detectStale()).toEqual([]);
-      vi.setSystemTime(Date.now() - 7_200_000);
+      // Now the lister runs an hour ahead of the clock the worker registered with: a client-clock
+      // judgement would call the worker an hour dead.
+      vi.setSystemTime(Date.now() + 3_600_000);
       expect((await local.listActive()).map(({ id }) => id)).toEqual(['w1']);
+      expect(await local.get('w1')).toBeDefined();
       expect(await local.detectStale()).toEqual([]);
     } finally {
       vi.useRealTimers();
@@ -344,5 +351,94 @@ describe('metadata edge cases', () => {
     expect((await registry.get('w1'))?.metadata).toEqual({ b: 2 });
     expect(isWorkerRegistryError(new Error('plain'))).toBe(false);
     expect(isWorkerRegistryError(Object.assign(new Error('x'), { name: 'WorkerRegistryError' }))).toBe(false);
+  });
+});
+
+describe('incarnations and recovery (review follow-ups)', () => {
+  it('publishes joined with reason replaced, and a replaced automatic heartbeat stops for good', async () => {
+    const manager = await createManager();
+    const first = await createRegistry({ heartbeatTtlMs: 400 }, manager);
+    const second = await createRegistry({ heartbeatTtlMs: 400 }, await createManager({ namespace: manager.namespace }));
+    const events: RegistryEvent[] = [];
+    await second.subscribe((event) => void events.push(event));
+    const replaced: string[] = [];
+    first.on('replaced', (id) => replaced.push(id));
+    await first.registerWorker('w1', { owner: 'first' });
+    first.startHeartbeat('w1', { intervalMs: 50 });
+    await second.registerWorker('w1', { owner: 'second' }, { replace: true });
+    await waitFor(() => replaced.length === 1, { description: 'first told it was replaced' });
+    expect(replaced).toEqual(['w1']);
+    await waitFor(() => events.some(({ type, reason }) => type === 'joined' && reason === 'replaced'));
+    // Once the successor expires, the replaced instance must not take the id back.
+    await waitFor(async () => (await second.get('w1')) === undefined, { description: 'second expired' });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await second.get('w1')).toBeUndefined();
+    expect(events.filter(({ type }) => type === 'joined')).toHaveLength(2);
+  });
+
+  it('reports an expired registration that a new one overwrites as stale first', async () => {
+    const manager = await createManager();
+    const registry = await createRegistry({ heartbeatTtlMs: 150 }, manager);
+    const events: RegistryEvent[] = [];
+    await registry.subscribe((event) => void events.push(event));
+    const old = await registry.registerWorker('w1');
+    await waitFor(async () => (await registry.get('w1')) === undefined);
+    const fresh = await registry.registerWorker('w1');
+    await waitFor(() => events.length === 3);
+    expect(events.map(({ type, worker }) => `${type}:${worker.incarnation}`)).toEqual([
+      `joined:${old.incarnation}`,
+      `stale:${old.incarnation}`,
+      `joined:${fresh.incarnation}`,
+    ]);
+  });
+
+  it('brings a busy worker back busy after data loss, and merges concurrent metadata patches', async () => {
+    const manager = await createManager();
+    const registry = await createRegistry({ heartbeatTtlMs: 2_000 }, manager);
+    await registry.registerWorker('w1', { a: 1 });
+    await Promise.all([
+      registry.heartbeat('w1', { status: 'busy', metadata: { p: 1 } }),
+      registry.heartbeat('w1', { metadata: { q: 2 } }),
+    ]);
+    expect((await registry.get('w1'))?.metadata).toEqual({ a: 1, p: 1, q: 2 });
+    const back = new Promise((resolve) => registry.once('reregistered', resolve));
+    registry.startHeartbeat('w1', { intervalMs: 50 });
+    const base = `${manager.namespace}:workers:{${manager.namespace}}`;
+    await manager.getConnection().del(`${base}:alive`, `${base}:info`, `${base}:status`, `${base}:incarnation`);
+    await back;
+    expect(await registry.get('w1')).toMatchObject({ status: 'busy', metadata: { a: 1, p: 1, q: 2 } });
+  });
+
+  it('lists thousands of workers across the script chunks, skipping one whose data was deleted by hand', async () => {
+    const manager = await createManager();
+    const registry = await createRegistry({ heartbeatTtlMs: 60_000 }, manager);
+    const redis = manager.getConnection();
+    for (let n = 0; n < 2_503; n += 1) await registry.registerWorker(`w${n}`, { n });
+    await redis.hdel(`${manager.namespace}:workers:{${manager.namespace}}:info`, 'w1500');
+    const workers = await registry.listActive();
+    expect(workers).toHaveLength(2_502);
+    expect(workers.find(({ id }) => id === 'w1500')).toBeUndefined();
+    expect(workers.find(({ id }) => id === 'w2502')?.metadata).toEqual({ n: 2_502 });
+    expect(new Set(workers.map(({ id }) => id)).size).toBe(2_502);
+  }, 60_000);
+
+  it('refuses lone surrogates in ids and a heartbeat interval that is not below the TTL', async () => {
+    const registry = await createRegistry({ heartbeatTtlMs: 1_000 });
+    await expect(registry.registerWorker('lone\udc00', {})).rejects.toMatchObject({ code: 'INVALID_WORKER_ID' });
+    await registry.registerWorker('w1');
+    expect(() => registry.startHeartbeat('w1', { intervalMs: 1_000 })).toThrow(/not below heartbeatTtlMs/);
+  });
+
+  it('keeps delivering events to a subscribe() that races the last unsubscribe', async () => {
+    const manager = await createManager();
+    const registry = await createRegistry({}, manager);
+    const off = await registry.subscribe(() => {});
+    const releasing = off();
+    const events: RegistryEvent[] = [];
+    await registry.subscribe((event) => void events.push(event));
+    await releasing;
+    await registry.registerWorker('w1');
+    await waitFor(() => events.length === 1, { description: 'event after the race' });
+    expect(manager.listConnections().map(({ role }) => role)).toEqual(['command', 'subscriber']);
   });
 });

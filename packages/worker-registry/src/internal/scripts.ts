@@ -52,19 +52,24 @@ end
 
 /**
  * ARGV: id, incarnation, ttl, replace ('1'/'0'), channel, reason, info JSON without registeredAt
- * (the script puts Redis' time in). Refuses a live registration unless replacing.
+ * (the script puts Redis' time in), status. Refuses a live registration unless replacing; an
+ * expired one it overwrites is reported `stale` first, so nobody waits for that event in vain.
  */
 export const REGISTER = script(`${NOW}${WORKER}
-local isAlive = alive(ARGV[1], tonumber(ARGV[3]), now)
+local isAlive, score = alive(ARGV[1], tonumber(ARGV[3]), now)
 if isAlive and ARGV[4] ~= '1' then
   return { 'ALIVE', redis.call('HGET', KEYS[4], ARGV[1]) or '' }
 end
+local previous = redis.call('HGET', KEYS[2], ARGV[1])
+if previous and score and not isAlive then
+  publish(ARGV[5], 'stale', '', worker(previous, redis.call('HGET', KEYS[3], ARGV[1]) or 'offline', score))
+end
 local info = string.sub(ARGV[7], 1, -2) .. ',"registeredAt":' .. now .. '}'
 redis.call('HSET', KEYS[2], ARGV[1], info)
-redis.call('HSET', KEYS[3], ARGV[1], 'idle')
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[8])
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[1], now, ARGV[1])
-local json = worker(info, 'idle', now)
+local json = worker(info, ARGV[8], now)
 local reason = ARGV[6]
 if isAlive then reason = 'replaced' end
 publish(ARGV[5], 'joined', reason, json)
@@ -73,13 +78,16 @@ return { 'OK', json }
 
 /**
  * ARGV: id, incarnation, ttl, channel, status ('' = unchanged), info JSON ('' = unchanged).
- * Refuses an unknown, expired or other-incarnation worker. One round trip per heartbeat.
+ * Refuses an unknown or expired worker (NOT_REGISTERED) and one registered again under another
+ * incarnation (REPLACED). Checks everything before writing anything. One round trip per heartbeat.
  */
 export const HEARTBEAT = script(`${NOW}${WORKER}
 if not alive(ARGV[1], tonumber(ARGV[3]), now) then return { 'NOT_REGISTERED' } end
-if redis.call('HGET', KEYS[4], ARGV[1]) ~= ARGV[2] then return { 'NOT_REGISTERED' } end
-redis.call('ZADD', KEYS[1], now, ARGV[1])
+local incarnation = redis.call('HGET', KEYS[4], ARGV[1])
 local status = redis.call('HGET', KEYS[3], ARGV[1])
+if not incarnation or not status or not redis.call('HGET', KEYS[2], ARGV[1]) then return { 'NOT_REGISTERED' } end
+if incarnation ~= ARGV[2] then return { 'REPLACED' } end
+redis.call('ZADD', KEYS[1], now, ARGV[1])
 local changed = false
 if ARGV[5] ~= '' and status ~= ARGV[5] then
   status = ARGV[5]
@@ -94,19 +102,32 @@ if changed then publish(ARGV[4], 'status', '', worker(redis.call('HGET', KEYS[2]
 return { 'OK', now }
 `);
 
-/** ARGV: id, status, ttl, channel. Only for a live worker. */
+/**
+ * ARGV: id, status, ttl, channel, incarnation ('' = any). Only for a live worker, and only for the
+ * given incarnation when one is given (a replaced worker cannot change its successor).
+ */
 export const SET_STATUS = script(`${NOW}${WORKER}
 local isAlive, score = alive(ARGV[1], tonumber(ARGV[3]), now)
 if not isAlive then return { 'NOT_REGISTERED' } end
+local info = redis.call('HGET', KEYS[2], ARGV[1])
+if not info then return { 'NOT_REGISTERED' } end
+if ARGV[5] ~= '' and redis.call('HGET', KEYS[4], ARGV[1]) ~= ARGV[5] then return { 'REPLACED' } end
 if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then
   redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
-  publish(ARGV[4], 'status', '', worker(redis.call('HGET', KEYS[2], ARGV[1]), ARGV[2], score))
+  publish(ARGV[4], 'status', '', worker(info, ARGV[2], score))
 end
 return { 'OK' }
 `);
 
-/** ARGV: id, channel. Idempotent: 0 when there was nothing to remove. */
+/**
+ * ARGV: id, channel, incarnation ('' = any). Idempotent: 0 when there was nothing to remove. With an
+ * incarnation, removes nothing registered under another one (a replaced worker leaves its successor).
+ */
 export const UNREGISTER = script(`${WORKER}
+if ARGV[3] ~= '' then
+  local current = redis.call('HGET', KEYS[4], ARGV[1])
+  if current and current ~= ARGV[3] then return 0 end
+end
 local info = redis.call('HGET', KEYS[2], ARGV[1])
 local status = redis.call('HGET', KEYS[3], ARGV[1]) or 'offline'
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1]) or '0'
