@@ -138,7 +138,8 @@ describe('status', () => {
       await worker.setStatus('w1', status);
       expect((await supervisor.get('w1'))?.status).toBe(status);
     }
-    await worker.setStatus('w1', 'idle');
+    // A supervisor, which never registered w1, may set its status too.
+    await supervisor.setStatus('w1', 'idle');
     await waitFor(() => events.length === 4);
     expect(events.map(({ type, worker: w }) => `${type}:${w.status}`)).toEqual([
       'joined:idle',
@@ -433,12 +434,27 @@ describe('incarnations and recovery (review follow-ups)', () => {
     const manager = await createManager();
     const registry = await createRegistry({}, manager);
     const off = await registry.subscribe(() => {});
-    const releasing = off();
     const events: RegistryEvent[] = [];
-    await registry.subscribe((event) => void events.push(event));
-    await releasing;
+    // This subscribe() is waiting on the open connection when the last handler goes and releases it.
+    const subscribing = registry.subscribe((event) => void events.push(event));
+    await off();
+    await subscribing;
     await registry.registerWorker('w1');
     await waitFor(() => events.length === 1, { description: 'event after the race' });
     expect(manager.listConnections().map(({ role }) => role)).toEqual(['command', 'subscriber']);
+  });
+
+  it('reaps more stale workers than one batch, and a stop() from a replaced timer does nothing', async () => {
+    const manager = await createManager();
+    const registry = await createRegistry({ heartbeatTtlMs: 200 }, manager);
+    for (let n = 0; n < 501; n += 1) await registry.registerWorker(`w${n}`);
+    await registry.registerWorker('kept');
+    const stopFirst = registry.startHeartbeat('kept', { intervalMs: 50 });
+    registry.startHeartbeat('kept', { intervalMs: 50 });
+    stopFirst();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const reaped = await registry.detectStale();
+    expect(reaped).toHaveLength(501);
+    expect((await registry.listActive()).map(({ id }) => id)).toEqual(['kept']);
   });
 });
