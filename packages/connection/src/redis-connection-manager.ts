@@ -401,16 +401,19 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
       ...(config.tls === undefined ? {} : { tls: config.tls }),
     });
 
+    const live = (): boolean => !tracked.released;
     const tracked: Tracked = {
       ref: { role, name },
       client,
+      // ioredis emits status events on the next tick, so one can still arrive after the manager
+      // released the connection: those are ignored, here in one place.
       handlers: {
-        connect: () => this.#onConnect(tracked),
-        ready: () => this.#onReady(tracked),
-        error: (error) => this.#onError(tracked, error),
-        close: () => this.#onClose(tracked),
-        reconnecting: (delayMs) => this.#onReconnecting(tracked, delayMs),
-        end: () => this.#onEnd(tracked),
+        connect: () => live() && this.#onConnect(tracked),
+        ready: () => live() && this.#onReady(tracked),
+        error: (error) => live() && this.#onError(tracked, error),
+        close: () => live() && this.#onClose(tracked),
+        reconnecting: (delayMs) => live() && this.#onReconnecting(tracked, delayMs),
+        end: () => live() && this.#onEnd(tracked),
       },
       established: false,
       up: false,
@@ -507,6 +510,9 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
         // After a timeout the 'end' listener is still there: do not leave it behind.
         client.off('end', onEnd);
       }
+      // ioredis can reach 'end' with its socket still open (e.g. after a protocol error from a peer
+      // that is not Redis): never leave one behind.
+      (client.stream as { destroy?: () => void } | undefined)?.destroy?.();
       for (const [event, handler] of Object.entries(tracked.handlers)) client.off(event, handler);
       this.#connections.delete(tracked.ref.name);
     }
@@ -535,15 +541,13 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
   // ---------------------------------------------------------------- ioredis events
 
   #onConnect(tracked: Tracked): void {
-    // ioredis emits status events on the next tick: one can still arrive after the release.
-    if (tracked.released) return;
     tracked.socketUp = true;
     this.#emit('connected', { ...tracked.ref, address: this.address });
   }
 
   #onReady(tracked: Tracked): void {
     // ioredis still reports `ready` after a failed SELECT, on the wrong database.
-    if (tracked.released || tracked.fatal !== undefined) return;
+    if (tracked.fatal !== undefined) return;
     const recovered = tracked.established;
     tracked.established = true;
     tracked.up = true;
@@ -564,7 +568,6 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
   }
 
   #onError(tracked: Tracked, raw: unknown): void {
-    if (tracked.released) return;
     const safe = this.#redactor.error(raw);
     tracked.lastError = safe.message;
     const kind = classifyFailure(raw);
@@ -606,7 +609,6 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
   }
 
   #onClose(tracked: Tracked): void {
-    if (tracked.released) return;
     const wasUp = tracked.up;
     tracked.up = false;
     if (wasUp) {
@@ -627,12 +629,11 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
   }
 
   #onReconnecting(tracked: Tracked, delayMs: number): void {
-    if (tracked.released) return;
     this.#emit('reconnecting', { ...tracked.ref, attempt: tracked.attempt, delayMs, reason: tracked.lastError });
   }
 
   #onEnd(tracked: Tracked): void {
-    if (tracked.released || tracked.fatal !== undefined || this.#state === 'closed') return;
+    if (tracked.fatal !== undefined || this.#state === 'closed') return;
     if (!tracked.established && !this.#config.waitForServer) return;
     tracked.gaveUp = true;
     clearTimeout(tracked.offlineTimer);

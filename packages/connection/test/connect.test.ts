@@ -161,3 +161,26 @@ describe('connect() to a server that hangs up at once', () => {
     }
   });
 });
+
+describe('connect() to something that is not Redis', () => {
+  it('rejects with UNREACHABLE carrying the protocol error, without the "is it running" hint', async () => {
+    const liar: Server = createServer((socket) => {
+      socket.on('error', () => {});
+      // Read (and drop) what comes in, so the end of the client's socket is seen and closes ours.
+      socket.on('data', () => {});
+      socket.write('HTTP/1.1 400 Bad Request\r\n\r\n');
+    });
+    // server.close() waits for every connection: it only returns if the manager closed its socket.
+    await new Promise<void>((resolve) => liar.listen(0, '127.0.0.1', resolve));
+    const port = (liar.address() as { port: number }).port;
+    try {
+      const manager = track(new RedisConnectionManager({ port, connectTimeoutMs: 2_000 }));
+      const error = await rejectionOf(manager.connect());
+      expect(isConnectionError(error)).toBe(true);
+      expect(error.message).toContain(`127.0.0.1:${port}`);
+      expect(error.message).not.toContain('is it running');
+    } finally {
+      await new Promise((resolve) => liar.close(resolve));
+    }
+  });
+});
