@@ -5,7 +5,7 @@
 // the package's own live smoke tests (smoke/esm.mjs, smoke/cjs.cjs) run against a real Redis.
 //
 // Usage, from a package directory after `tsup`:  node ../../scripts/check-package.mjs .
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -16,10 +16,10 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { startRedis } from './throwaway-redis.mjs';
 
 // Not import.meta.dirname: that needs Node 20.11, and engines allows any Node 20.
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -59,45 +59,15 @@ const strangerEnv = {
 
 const onPath = (bin) => (process.env.PATH ?? '').split(delimiter).some((dir) => dir && existsSync(join(dir, bin)));
 
-function freePort() {
-  return new Promise((ok, fail) => {
-    const server = createServer().once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => ok(port));
-    });
-  });
-}
-
-/** A throwaway redis-server (no persistence) for the live smoke tests when REDIS_URL is not given. */
-async function startRedis(dir) {
-  const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
-  const child = spawn('redis-server', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise((ok) => child.once('exit', ok));
-  cleanups.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  });
-  let log = '';
-  await new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new CheckError(`smoke: redis-server not ready within 10 s\n${log}`)), 10_000);
-    const settle = (fn) => (arg) => {
-      clearTimeout(timer);
-      fn(arg);
-    };
-    child.stdout.on('data', (chunk) => {
-      log += chunk;
-      if (log.includes('Ready to accept connections')) settle(ok)();
-    });
-    child.stderr.on('data', (chunk) => (log += chunk));
-    child.once(
-      'error',
-      settle((err) => fail(new CheckError(`smoke: cannot start redis-server: ${err.message}`))),
-    );
-    exited.then(settle((code) => fail(new CheckError(`smoke: redis-server exited early (${code})\n${log}`))));
-  });
-  return `redis://127.0.0.1:${port}`;
+/** A throwaway redis-server for the live smoke tests when REDIS_URL is not given; stopped at the end. */
+async function smokeRedis() {
+  try {
+    const redis = await startRedis();
+    cleanups.push(redis.stop);
+    return redis.url;
+  } catch (error) {
+    throw new CheckError(`smoke: ${error.message}`);
+  }
 }
 
 // Compares a package's exports as seen by a stranger's project with those of the ESM build.
@@ -192,7 +162,7 @@ async function main() {
   } else if (!process.env.REDIS_URL && !onPath('redis-server')) {
     note('live smoke: SKIPPED (no REDIS_URL and no redis-server on PATH)');
   } else {
-    const url = process.env.REDIS_URL || (await startRedis(mkdtempSync(join(temp, 'redis-'))));
+    const url = process.env.REDIS_URL || (await smokeRedis());
     for (const file of smokes) {
       copyFileSync(join(pkgDir, 'smoke', file), join(project, file));
       const out = run(process.execPath, [file], {

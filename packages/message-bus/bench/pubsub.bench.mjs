@@ -1,16 +1,13 @@
 // Benchmark: MessageBusWrapper against raw ioredis PUBLISH/SUBSCRIBE doing its own JSON, in one run.
 // Run with `npm run bench -w @shim/message-bus` (builds first). Uses REDIS_URL, or spawns a private
 // redis-server on a free loopback port so nothing else shares the server while it measures.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setImmediate } from 'node:timers';
 import { createRequire } from 'node:module';
 import { Redis } from 'ioredis';
 import { RedisConnectionManager } from '@shim/connection';
+import { startRedis } from '../../../scripts/throwaway-redis.mjs';
 import { MessageBusWrapper } from '../dist/index.js';
 
 const require = createRequire(import.meta.url);
@@ -28,45 +25,6 @@ const payload = (index) => ({
   note: 'refactoring src/components/Button.tsx; tests next',
   files: ['src/components/Button.tsx', 'src/components/Button.test.tsx'],
 });
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis() {
-  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, stop: async () => {} };
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'shim-bench-'));
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  await new Promise((resolve, reject) => {
-    let log = '';
-    child.stdout.on('data', (chunk) => {
-      log += chunk;
-      if (log.includes('Ready to accept connections')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`redis-server exited (${code})`)));
-  });
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: async () => {
-      child.kill('SIGKILL');
-      await new Promise((resolve) => child.once('exit', resolve));
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 /** A raw pair: publisher and subscriber ioredis clients, JSON done by hand (optionally with ioredis' auto-pipelining). */
 async function rawPair(url, enableAutoPipelining = false) {

@@ -2,58 +2,16 @@
 // 10,000 registered workers. Run with `npm run bench -w @shim/worker-registry` (builds first).
 // Spawns a private redis-server on a free loopback port (or uses REDIS_URL) so its INFO counters
 // belong to this run only.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { clearInterval, setInterval } from 'node:timers';
 import { RedisConnectionManager } from '@shim/connection';
+import { startRedis } from '../../../scripts/throwaway-redis.mjs';
 import { WorkerRegistry } from '../dist/index.js';
 
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 1_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const LARGE = Number(process.env.BENCH_LARGE ?? 10_000);
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis() {
-  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, stop: async () => {} };
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'shim-bench-'));
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  await new Promise((resolve, reject) => {
-    let log = '';
-    child.stdout.on('data', (chunk) => {
-      log += chunk;
-      if (log.includes('Ready to accept connections')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`redis-server exited (${code})`)));
-  });
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: async () => {
-      child.kill('SIGKILL');
-      await new Promise((resolve) => child.once('exit', resolve));
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 function parseInfo(text) {
   const values = {};
