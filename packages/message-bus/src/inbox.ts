@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
-import type { RedisConnectionManager } from '@shim/connection';
+import { luaScript, runLuaScript, type RedisConnectionManager } from '@shim/connection';
 import type { Redis } from 'ioredis';
 import type { Envelope } from './codec.js';
 import { MessageBusError, MessageHandlerError, formatIssues } from './errors.js';
@@ -68,11 +68,11 @@ const GROUP = 'shim-inbox';
 const DEAD_LETTER_MAX_LENGTH = 10_000;
 
 /** KEYS: inbox stream, dead-letter stream. ARGV: id, raw, reason, deliveries, max length. */
-const DEAD_LETTER_SCRIPT = `
+const DEAD_LETTER_SCRIPT = luaScript(`
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'm', ARGV[2], 'reason', ARGV[3], 'deliveries', ARGV[4], 'id', ARGV[1])
 redis.call('XACK', KEYS[1], '${GROUP}', ARGV[1])
 redis.call('XDEL', KEYS[1], ARGV[1])
-`;
+`);
 
 /** An entry as XRANGE/XREADGROUP return it; XAUTOCLAIM on Redis 6.2 gives `null` fields for deleted entries. */
 type StreamEntry = [id: string, fields: string[] | null];
@@ -443,19 +443,10 @@ export class Inbox<TMessage = unknown> {
   async #deadLetter(letter: { id: string; raw: string; reason: string; deliveries: number }): Promise<void> {
     const { stream, dead } = this.#context.keys;
     // One script: the message leaves the inbox only if it reached the dead-letter stream.
-    await this.#context.manager
-      .getConnection()
-      .eval(
-        DEAD_LETTER_SCRIPT,
-        2,
-        stream,
-        dead,
-        letter.id,
-        letter.raw,
-        letter.reason,
-        letter.deliveries,
-        DEAD_LETTER_MAX_LENGTH,
-      );
+    await runLuaScript(this.#context.manager.getConnection(), DEAD_LETTER_SCRIPT, {
+      keys: [stream, dead],
+      args: [letter.id, letter.raw, letter.reason, letter.deliveries, DEAD_LETTER_MAX_LENGTH],
+    });
     this.#context.onDeadLetter({
       recipient: this.recipient,
       id: letter.id,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
-import type { RedisConnectionManager } from '@shim/connection';
+import { luaScript, runLuaScript, type RedisConnectionManager } from '@shim/connection';
 import type { Redis } from 'ioredis';
 import { parseEnvelope, type Envelope, type MessageCodec } from './codec.js';
 import { MessageBusError, MessageHandlerError, MessageValidationError, formatIssues } from './errors.js';
@@ -276,9 +276,10 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
     }
     const raw = this.#encode(`i:${recipient}`, message);
     const keys = this.#keys.inbox(recipient);
-    const id = (await this.#manager
-      .getConnection()
-      .eval(SEND_SCRIPT, 2, keys.stream, keys.trimmed, raw, this.#inboxMaxLength)) as string;
+    const id = (await runLuaScript(this.#manager.getConnection(), SEND_SCRIPT, {
+      keys: [keys.stream, keys.trimmed],
+      args: [raw, this.#inboxMaxLength],
+    })) as string;
     this.#stats.published += 1;
     return id;
   }
@@ -599,9 +600,9 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
  * Appends to the inbox stream, trims it to ARGV[2] entries and counts what was trimmed, atomically.
  * KEYS: stream, trimmed counter (same hash tag). ARGV: encoded message, max length.
  */
-const SEND_SCRIPT = `
+const SEND_SCRIPT = luaScript(`
 local id = redis.call('XADD', KEYS[1], '*', 'm', ARGV[1])
 local trimmed = redis.call('XTRIM', KEYS[1], 'MAXLEN', tonumber(ARGV[2]))
 if trimmed > 0 then redis.call('INCRBY', KEYS[2], trimmed) end
 return id
-`;
+`);

@@ -1,23 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { RedisConnectionManager } from '@shim/connection';
+import { runLuaScript, type LuaScript, type RedisConnectionManager } from '@shim/connection';
 import type { Redis } from 'ioredis';
 import { WorkerRegistryError } from './errors.js';
 import { ignore } from './internal/ignore.js';
 import type { RegistryEvent, RegistryEventHandler, WorkerRegistryEvents } from './events.js';
 import { checkMetadata } from './internal/metadata.js';
-import {
-  GET,
-  HEARTBEAT,
-  LIST_ALIVE,
-  REAP,
-  REGISTER,
-  SET_STATUS,
-  STALE_IDS,
-  UNREGISTER,
-  runScript,
-  type Script,
-} from './internal/scripts.js';
+import { GET, HEARTBEAT, LIST_ALIVE, REAP, REGISTER, SET_STATUS, STALE_IDS, UNREGISTER } from './internal/scripts.js';
 import { assertWorkerId, registryKeys, type RegistryKeys } from './keys.js';
 import { DEFAULT_WORKER_REGISTRY_OPTIONS, positiveMs, type WorkerRegistryOptions } from './options.js';
 import { isWorkerStatus, parseRegistryJson, type WorkerInfo, type WorkerStatus } from './worker-info.js';
@@ -512,8 +501,8 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
   }
 
   /** Runs a Lua script on the command connection. */
-  #run(target: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
-    return runScript(this.#manager.getConnection(), target, { keys, args });
+  #run(target: LuaScript, keys: string[], args: Array<string | number>): Promise<unknown> {
+    return runLuaScript(this.#manager.getConnection(), target, { keys, args });
   }
 
   #replaced(workerId: string): WorkerRegistryError {

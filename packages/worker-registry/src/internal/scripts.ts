@@ -1,29 +1,4 @@
-import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
-
-/** A Lua script, sent by SHA once Redis has it (EVALSHA, then EVAL on NOSCRIPT). */
-export interface Script {
-  source: string;
-  sha: string;
-}
-
-function script(source: string): Script {
-  return { source, sha: createHash('sha1').update(source).digest('hex') };
-}
-
-/** Runs `script` with `keys` and `args` in one round trip (two the first time Redis sees it). */
-export async function runScript(
-  redis: Redis,
-  target: Script,
-  { keys, args }: { keys: string[]; args: Array<string | number> },
-): Promise<unknown> {
-  try {
-    return await redis.evalsha(target.sha, keys.length, ...keys, ...args);
-  } catch (error) {
-    if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-    return redis.eval(target.source, keys.length, ...keys, ...args);
-  }
-}
+import { luaScript as script } from '@shim/connection';
 
 // Every script reads the time from Redis, never from the client: liveness is judged by one clock.
 const NOW = `
