@@ -39,35 +39,6 @@ export async function privateServer(options: RedisServerOptions = {}): Promise<R
   return server;
 }
 
-/** Resolves with the first `count` values pushed through the returned `push`. */
-export function collect<T>(
-  count: number,
-  timeoutMs = 10_000,
-): { push: (value: T) => void; done: Promise<T[]>; values: T[] } {
-  const values: T[] = [];
-  let resolve!: (values: T[]) => void;
-  let reject!: (error: Error) => void;
-  const done = new Promise<T[]>((ok, fail) => {
-    resolve = ok;
-    reject = fail;
-  });
-  const timer = setTimeout(
-    () => reject(new Error(`collected ${values.length} of ${count} within ${timeoutMs} ms`)),
-    timeoutMs,
-  );
-  return {
-    values,
-    done,
-    push: (value) => {
-      values.push(value);
-      if (values.length === count) {
-        clearTimeout(timer);
-        resolve(values);
-      }
-    },
-  };
-}
-
 /** Subscribers on a Redis channel right now (PUBSUB NUMSUB). */
 export async function numsub(manager: RedisConnectionManager, redisChannel: string): Promise<number> {
   const reply = (await manager.getConnection().call('PUBSUB', 'NUMSUB', redisChannel)) as [string, number];
@@ -78,3 +49,5 @@ export async function numsub(manager: RedisConnectionManager, redisChannel: stri
 export async function numpat(manager: RedisConnectionManager): Promise<number> {
   return Number(await manager.getConnection().call('PUBSUB', 'NUMPAT'));
 }
+
+export { collect } from '@shim/testing';

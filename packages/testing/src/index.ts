@@ -7,5 +7,5 @@ export { resolveRedis, NO_REDIS_MESSAGE, REDIS_IMAGE } from './resolve-redis.js'
 export type { ResolvedRedis, RedisSource, ResolveRedisOptions, StartedRedis } from './resolve-redis.js';
 export { createTestCertificates, hasOpenssl } from './tls.js';
 export type { TestCertificates } from './tls.js';
-export { waitFor, waitForEvent } from './wait.js';
-export type { WaitForOptions } from './wait.js';
+export { collect, waitFor, waitForEvent } from './wait.js';
+export type { Collector, WaitForOptions } from './wait.js';

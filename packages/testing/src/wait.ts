@@ -58,3 +58,40 @@ export async function waitForEvent<TArgs extends unknown[] = unknown[]>(
     emitter.on(event, listener);
   });
 }
+
+/** What {@link collect} returns: feed values with `push`; `done` resolves with `values` once `count` of them arrived. */
+export interface Collector<T> {
+  push: (value: T) => void;
+  done: Promise<T[]>;
+  /** Everything pushed so far. */
+  values: T[];
+}
+
+/**
+ * Gathers values pushed from handlers and resolves `done` once `count` arrived, or rejects after
+ * `timeoutMs` saying how many did. Tests wait on this instead of sleeping.
+ */
+export function collect<T>(count: number, timeoutMs = 10_000): Collector<T> {
+  const values: T[] = [];
+  let resolve!: (values: T[]) => void;
+  let reject!: (error: Error) => void;
+  const done = new Promise<T[]>((ok, fail) => {
+    resolve = ok;
+    reject = fail;
+  });
+  const timer = setTimeout(
+    () => reject(new Error(`collected ${values.length} of ${count} within ${timeoutMs} ms`)),
+    timeoutMs,
+  );
+  return {
+    values,
+    done,
+    push: (value) => {
+      values.push(value);
+      if (values.length === count) {
+        clearTimeout(timer);
+        resolve(values);
+      }
+    },
+  };
+}

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { Redis } from 'ioredis';
 import {
+  collect,
   countNamespaceKeys,
   createTestCertificates,
   deleteNamespace,
@@ -98,5 +99,22 @@ describe.runIf(hasOpenssl())('createTestCertificates', () => {
     } finally {
       rmSync(certs.dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('collect', () => {
+  it('resolves with the first count values, and keeps all of them in values', async () => {
+    const collector = collect<number>(2);
+    collector.push(1);
+    collector.push(2);
+    collector.push(3);
+    expect(await collector.done).toEqual([1, 2, 3]);
+    expect(collector.values).toEqual([1, 2, 3]);
+  });
+
+  it('rejects after the timeout saying how many arrived', async () => {
+    const collector = collect<number>(3, 20);
+    collector.push(1);
+    await expect(collector.done).rejects.toThrow('collected 1 of 3 within 20 ms');
   });
 });

@@ -80,32 +80,3 @@ export async function privateServer(options: RedisServerOptions = {}): Promise<R
   cleanups.push(() => server.close());
   return server;
 }
-
-/** Resolves with the first `count` values pushed through the returned `push`. */
-export function collect<T>(
-  count: number,
-  timeoutMs = 10_000,
-): { push: (value: T) => void; done: Promise<T[]>; values: T[] } {
-  const values: T[] = [];
-  let resolve!: (values: T[]) => void;
-  let reject!: (error: Error) => void;
-  const done = new Promise<T[]>((ok, fail) => {
-    resolve = ok;
-    reject = fail;
-  });
-  const timer = setTimeout(
-    () => reject(new Error(`collected ${values.length} of ${count} within ${timeoutMs} ms`)),
-    timeoutMs,
-  );
-  return {
-    values,
-    done,
-    push: (value) => {
-      values.push(value);
-      if (values.length === count) {
-        clearTimeout(timer);
-        resolve(values);
-      }
-    },
-  };
-}
