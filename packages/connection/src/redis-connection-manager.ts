@@ -250,6 +250,9 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
     if (role !== 'subscriber' && role !== 'blocking') {
       throw new TypeError(`role must be 'subscriber' or 'blocking', got ${String(role)}`);
     }
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(`options must be an object, got ${options === null ? 'null' : typeof options}`);
+    }
     if (this.#state !== 'connected') {
       if (this.#state === 'closed') throw this.#closedError();
       throw new ConnectionClosedError(

@@ -50,6 +50,12 @@ describe('dedicated connections', () => {
     await expect(manager.createConnection('subscriber')).rejects.toMatchObject({ code: 'NOT_CONNECTED' });
     await manager.connect();
     await expect(manager.createConnection('command' as never)).rejects.toThrow(/role must be/);
+    await expect(manager.createConnection('blocking', null as never)).rejects.toThrow(
+      'options must be an object, got null',
+    );
+    await expect(manager.createConnection('blocking', 'x' as never)).rejects.toThrow(
+      'options must be an object, got string',
+    );
     await expect(manager.createConnection('blocking', { name: 'has space' })).rejects.toThrow(/options.name/);
     await manager.createConnection('blocking', { name: 'twin' });
     await expect(manager.createConnection('blocking', { name: 'twin' })).rejects.toThrow(/already exists/);

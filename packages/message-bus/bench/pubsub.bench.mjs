@@ -1,6 +1,7 @@
 // Benchmark: MessageBusWrapper against raw ioredis PUBLISH/SUBSCRIBE doing its own JSON, in one run.
 // Run with `npm run bench -w @shim/message-bus` (builds first). Uses REDIS_URL, or spawns a private
 // redis-server on a free loopback port so nothing else shares the server while it measures.
+import { meets, reportBench } from '../../../scripts/bench-report.mjs';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setImmediate } from 'node:timers';
@@ -165,6 +166,35 @@ try {
   console.log(
     `| latency p99 (ms) | ${fmt(raw.p99, 3)} | ${fmt(bus.p99, 3)} | ${fmt(bus.p99 / raw.p99, 2)} | ≤ 1.5 | ${fmt(pipelined.p99, 3)} |`,
   );
+  reportBench('@shim/message-bus vs ioredis Pub/Sub', [
+    {
+      scenario: 'publish → receive throughput',
+      unit: 'msg/s',
+      raw: raw.tput,
+      wrapper: bus.tput,
+      ratio: bus.tput / raw.tput,
+      target: '≥ 0.85',
+      met: meets(bus.tput / raw.tput, '≥ 0.85'),
+    },
+    {
+      scenario: 'latency p50',
+      unit: 'ms',
+      raw: raw.p50,
+      wrapper: bus.p50,
+      ratio: bus.p50 / raw.p50,
+      target: '',
+      met: null,
+    },
+    {
+      scenario: 'latency p99',
+      unit: 'ms',
+      raw: raw.p99,
+      wrapper: bus.p99,
+      ratio: bus.p99 / raw.p99,
+      target: '≤ 1.5',
+      met: meets(bus.p99 / raw.p99, '≤ 1.5'),
+    },
+  ]);
   const ratios = results.bus.p99.map((value, index) => fmt(value / results.raw.p99[index], 2));
   console.log('');
   console.log(

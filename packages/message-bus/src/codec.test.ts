@@ -118,14 +118,16 @@ describe('jsonCodec.encode()', () => {
       const error = refusal(10n);
       expect(error.code).toBe('UNSERIALIZABLE_MESSAGE');
       expect(error.name).toBe('MessageBusError');
-      expect(error.message).toMatch(/^message cannot be sent as JSON: .*BigInt/);
+      expect(error.message).toBe(
+        'message cannot be sent as JSON: message is a bigint, which JSON cannot represent (send it as a string)',
+      );
       expect(error.cause).toBeInstanceOf(TypeError);
     });
 
-    it('a nested BigInt', () => {
+    it('a nested BigInt, named by its path', () => {
       const error = refusal({ a: { b: [1, 2n] } });
       expect(error.code).toBe('UNSERIALIZABLE_MESSAGE');
-      expect(error.message).toMatch(/^message cannot be sent as JSON: .*BigInt/);
+      expect(error.message).toMatch(/^message cannot be sent as JSON: message\.a\.b\[1\] is a bigint/);
       expect(error.cause).toBeInstanceOf(TypeError);
     });
 
@@ -134,7 +136,7 @@ describe('jsonCodec.encode()', () => {
       (payload['a'] as Record<string, unknown>)['back'] = payload;
       const error = refusal(payload);
       expect(error.code).toBe('UNSERIALIZABLE_MESSAGE');
-      expect(error.message).toMatch(/^message cannot be sent as JSON: .*circular/i);
+      expect(error.message).toBe('message cannot be sent as JSON: message.a.back refers back to message (a cycle)');
       expect(error.cause).toBeInstanceOf(TypeError);
     });
 
@@ -143,8 +145,18 @@ describe('jsonCodec.encode()', () => {
       payload.push([payload]);
       const error = refusal(payload);
       expect(error.code).toBe('UNSERIALIZABLE_MESSAGE');
-      expect(error.message).toMatch(/circular/i);
+      expect(error.message).toMatch(/message\[1\]\[0\] refers back to message \(a cycle\)/);
     });
+  });
+
+  it("refuses a payload whose getter throws, with the getter's message", () => {
+    const error = refusal({
+      get broken(): number {
+        throw new Error('getter failed');
+      },
+    });
+    expect(error.code).toBe('UNSERIALIZABLE_MESSAGE');
+    expect(error.message).toBe('message cannot be sent as JSON: getter failed');
   });
 
   describe('refuses payloads JSON would silently change, naming the path', () => {
@@ -165,37 +177,37 @@ describe('jsonCodec.encode()', () => {
       [
         'a Date',
         { at: new Date(0) },
-        'message.at is a Date, which JSON does not keep (send a plain object, an array or a string)',
+        'message.at is a Date, which JSON does not keep (use a plain object, an array or a string)',
       ],
       [
         'a Map',
         { a: { b: new Map([[1, 2]]) } },
-        'message.a.b is a Map, which JSON does not keep (send a plain object, an array or a string)',
+        'message.a.b is a Map, which JSON does not keep (use a plain object, an array or a string)',
       ],
       [
         'a Set',
         [new Set([1])],
-        'message[0] is a Set, which JSON does not keep (send a plain object, an array or a string)',
+        'message[0] is a Set, which JSON does not keep (use a plain object, an array or a string)',
       ],
       [
         'a class instance',
         { where: new Point(1, 2) },
-        'message.where is a Point, which JSON does not keep (send a plain object, an array or a string)',
+        'message.where is a Point, which JSON does not keep (use a plain object, an array or a string)',
       ],
       [
         'a top-level class instance',
         new Point(1, 2),
-        'message is a Point, which JSON does not keep (send a plain object, an array or a string)',
+        'message is a Point, which JSON does not keep (use a plain object, an array or a string)',
       ],
       [
         'a boxed string',
         { a: Object('x') as unknown },
-        'message.a is a String, which JSON does not keep (send a plain object, an array or a string)',
+        'message.a is a String, which JSON does not keep (use a plain object, an array or a string)',
       ],
       [
         'a typed array',
         { bytes: new Uint8Array([1]) },
-        'message.bytes is a Uint8Array, which JSON does not keep (send a plain object, an array or a string)',
+        'message.bytes is a Uint8Array, which JSON does not keep (use a plain object, an array or a string)',
       ],
     ])('%s', (_label, payload, problem) => {
       const error = refusal(payload);

@@ -1,3 +1,4 @@
+import { jsonProblem } from '@shim/connection';
 import { MessageBusError } from './errors.js';
 import { describeError } from './internal/describe.js';
 
@@ -30,7 +31,7 @@ export interface MessageCodec {
   decode(raw: string): unknown;
 }
 
-/** Whether `value` survives JSON unchanged: {@link unfaithful} without building paths (the hot path). */
+/** Whether `value` survives JSON unchanged: `jsonProblem` without building paths (the hot path). */
 function isFaithful(value: unknown, depth: number): boolean {
   switch (typeof value) {
     case 'string':
@@ -55,39 +56,12 @@ function isFaithful(value: unknown, depth: number): boolean {
   }
 }
 
-/** Why `value` would not survive JSON unchanged, or undefined when it would. Assumes JSON.stringify succeeded (no cycles, no BigInt). */
-function unfaithful(value: unknown, path: string, depth: number): string | undefined {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return undefined;
-    case 'number':
-      return Number.isFinite(value) ? undefined : `${path} is ${String(value)}, which JSON turns into null`;
-    case 'object': {
-      if (value === null) return undefined;
-      if (depth > 256) return `${path} is nested deeper than 256 levels`;
-      if (Array.isArray(value)) {
-        for (let index = 0; index < value.length; index += 1) {
-          const problem = unfaithful(value[index], `${path}[${index}]`, depth + 1);
-          if (problem !== undefined) return problem;
-        }
-        return undefined;
-      }
-      const proto = Object.getPrototypeOf(value) as unknown;
-      if (proto !== Object.prototype && proto !== null) {
-        const name = (value as { constructor?: { name?: string } }).constructor?.name ?? 'object';
-        return `${path} is a ${name}, which JSON does not keep (send a plain object, an array or a string)`;
-      }
-      if (Object.getOwnPropertySymbols(value).length > 0) return `${path} has symbol keys, which JSON drops`;
-      for (const key of Object.keys(value)) {
-        const problem = unfaithful((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
-        if (problem !== undefined) return problem;
-      }
-      return undefined;
-    }
-    default:
-      // undefined, function, symbol: JSON drops them silently.
-      return `${path} is ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`}, which JSON drops`;
+/** Where JSON.stringify failed, or undefined when walking the value fails too (a throwing getter). */
+function pathOfProblem(value: unknown): string | undefined {
+  try {
+    return jsonProblem(value, 'message');
+  } catch {
+    return undefined;
   }
 }
 
@@ -107,12 +81,14 @@ export const jsonCodec: MessageCodec = {
     try {
       payload = JSON.stringify(envelope.p);
     } catch (error) {
-      throw new MessageBusError('UNSERIALIZABLE_MESSAGE', `message cannot be sent as JSON: ${describeError(error)}`, {
+      // BigInt or a cycle: name where it is (JSON.stringify's own message does not).
+      const where = pathOfProblem(envelope.p) ?? describeError(error);
+      throw new MessageBusError('UNSERIALIZABLE_MESSAGE', `message cannot be sent as JSON: ${where}`, {
         cause: error,
       });
     }
     // The quick check allocates nothing; only a refused message pays for building the path.
-    const problem = isFaithful(envelope.p, 0) ? undefined : unfaithful(envelope.p, 'message', 0);
+    const problem = isFaithful(envelope.p, 0) ? undefined : jsonProblem(envelope.p, 'message');
     // Every value JSON.stringify turns into undefined (function, symbol, undefined) is a problem here too.
     if (problem !== undefined) {
       throw new MessageBusError('UNSERIALIZABLE_MESSAGE', `message cannot be sent faithfully as JSON: ${problem}`);

@@ -55,6 +55,8 @@ export interface InboxContext {
   manager: RedisConnectionManager;
   keys: { stream: string; dead: string; trimmed: string };
   recipient: string;
+  /** Throws `BUS_CLOSED` once the bus that made this inbox was closed. */
+  assertBusOpen(): void;
   decode(raw: string): Envelope | string;
   onError(error: Error): void;
   onDeadLetter(event: DeadLetterEvent): void;
@@ -514,5 +516,6 @@ export class Inbox<TMessage = unknown> {
   #assertOpen(): void {
     if (this.#closing !== undefined)
       throw new MessageBusError('BUS_CLOSED', `the inbox of '${this.recipient}' was closed`);
+    this.#context.assertBusOpen();
   }
 }

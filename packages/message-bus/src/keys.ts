@@ -14,6 +14,8 @@ function checkName(kind: 'channel' | 'pattern' | 'recipient', value: unknown): s
   if (FORBIDDEN.test(value)) {
     throw new MessageBusError(code, `${kind} ${JSON.stringify(value)} contains whitespace or control characters`);
   }
+  // Redis would store a lone surrogate as U+FFFD: two different names would become one.
+  if (/\p{Cs}/u.test(value)) throw new MessageBusError(code, `${kind} ${JSON.stringify(value)} is not valid UTF-8`);
   return value;
 }
 

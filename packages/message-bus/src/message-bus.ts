@@ -123,6 +123,7 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
     if (typeof (connection as Partial<RedisConnectionManager> | null)?.getConnection !== 'function') {
       throw new MessageBusError('INVALID_OPTION', 'connection must be a RedisConnectionManager');
     }
+    assertOptionsObject('options', options);
     this.#manager = connection;
     this.#keys = busKeys(connection.namespace);
     this.#maxBytes = positiveInteger(
@@ -270,6 +271,7 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
   async send(recipientId: string, message: unknown, options: SendOptions = {}): Promise<string> {
     this.#assertOpen();
     const recipient = assertRecipient(recipientId);
+    assertOptionsObject('options', options);
     if (options.schema !== undefined) {
       const checked = await validate(assertSchema(options.schema), message);
       if (!checked.ok) throw new MessageValidationError(`inbox:${recipient}`, checked.issues);
@@ -291,10 +293,12 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
   ): Inbox<TMessage> {
     this.#assertOpen();
     const recipient = assertRecipient(recipientId);
+    assertOptionsObject('options', options);
     const context: InboxContext = {
       manager: this.#manager,
       keys: this.#keys.inbox(recipient),
       recipient,
+      assertBusOpen: () => this.#assertOpen(),
       decode: (raw) => this.#decode(raw),
       onError: (error) => {
         this.#emit('error', error);
@@ -606,3 +610,13 @@ local trimmed = redis.call('XTRIM', KEYS[1], 'MAXLEN', tonumber(ARGV[2]))
 if trimmed > 0 then redis.call('INCRBY', KEYS[2], trimmed) end
 return id
 `);
+
+/** Options must be an object (a `null` would otherwise surface as a bare TypeError). */
+function assertOptionsObject(name: string, value: unknown): void {
+  if (typeof value !== 'object' || value === null) {
+    throw new MessageBusError(
+      'INVALID_OPTION',
+      `${name} must be an object, got ${value === null ? 'null' : typeof value}`,
+    );
+  }
+}

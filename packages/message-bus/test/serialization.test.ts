@@ -20,9 +20,9 @@ describe('serialization', () => {
     cyclic['self'] = cyclic;
     const cases: Array<[unknown, RegExp]> = [
       [undefined, /undefined/],
-      [10n, /BigInt/],
-      [{ n: 10n }, /BigInt/],
-      [cyclic, /circular/i],
+      [10n, /message is a bigint/],
+      [{ n: 10n }, /message\.n is a bigint/],
+      [cyclic, /message\.self refers back to message \(a cycle\)/],
       [() => 1, /function/],
       [{ f: () => 1 }, /message\.f is a function/],
       [{ u: undefined }, /message\.u is undefined/],

@@ -8,7 +8,9 @@ describe('registryKeys', () => {
     expect(keys.info).toBe('team-a:workers:{team-a}:info');
     expect(keys.status).toBe('team-a:workers:{team-a}:status');
     expect(keys.incarnation).toBe('team-a:workers:{team-a}:incarnation');
-    expect(keys.all).toEqual([keys.alive, keys.info, keys.status, keys.incarnation]);
+    expect(keys.changes).toBe('team-a:workers:{team-a}:changes');
+    expect(keys.version).toBe('team-a:workers:{team-a}:version');
+    expect(keys.all).toEqual([keys.alive, keys.info, keys.status, keys.incarnation, keys.changes, keys.version]);
     expect(keys.events).toBe('team-a:workers:events');
   });
 });

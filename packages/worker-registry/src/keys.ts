@@ -34,8 +34,15 @@ export interface RegistryKeys {
   status: string;
   /** Hash: worker id → incarnation. */
   incarnation: string;
+  /**
+   * Sorted set: worker id → sequence number of its last change other than a plain heartbeat
+   * (registered, status, metadata). Lets `listActive()` read only what changed since its last call.
+   */
+  changes: string;
+  /** Hash: `epoch` (random, new whenever the keys are created again) and `seq` (last sequence number). */
+  version: string;
   /** Every key above, in the order the Lua scripts take them. */
-  all: [string, string, string, string];
+  all: [string, string, string, string, string, string];
   /** Pub/Sub channel of registry events. */
   events: string;
 }
@@ -47,12 +54,16 @@ export function registryKeys(namespace: string): RegistryKeys {
   const info = `${base}:info`;
   const status = `${base}:status`;
   const incarnation = `${base}:incarnation`;
+  const changes = `${base}:changes`;
+  const version = `${base}:version`;
   return {
     alive,
     info,
     status,
     incarnation,
-    all: [alive, info, status, incarnation],
+    changes,
+    version,
+    all: [alive, info, status, incarnation, changes, version],
     events: `${namespace}:workers:events`,
   };
 }

@@ -52,7 +52,63 @@ interface LocalWorker {
   timer: NodeJS.Timeout | undefined;
 }
 
+/** The slow-changing part of a worker, as `listActive()` last read it (see `LIST_ALIVE`). */
+interface CachedWorker {
+  incarnation: string;
+  registeredAt: number;
+  status: WorkerStatus;
+  /** Only read here (capability filter), never handed out: callers get a fresh parse of `metadataJson`. */
+  metadata: Record<string, unknown>;
+  metadataJson: string;
+}
+
+/**
+ * This registry's copy of the slow-changing part of the workers, current up to sequence number
+ * `seq` of `epoch`: every id alive at the last full read, plus those changed since; `null` for an
+ * alive id without info (not a worker). Entries of workers no longer alive are dropped now and then.
+ */
+interface ListCache {
+  epoch: string;
+  seq: number;
+  workers: Map<string, CachedWorker | null>;
+}
+
+/** One read of the alive workers: ids and last heartbeats alternating, and the copy they go with. */
+interface AliveRead {
+  cache: ListCache;
+  alive: string[];
+  /** True when `cache` is a copy from an earlier call brought up to date, not a full read. */
+  reused: boolean;
+}
+
 const STALE_BATCH = 500;
+
+/** The filtered list, or undefined when a reused copy lacks an alive id. */
+function buildList({ cache, alive, reused }: AliveRead, filter: ListFilter): WorkerInfo[] | undefined {
+  const workers: WorkerInfo[] = [];
+  for (let index = 0; index < alive.length; index += 2) {
+    const id = alive[index] as string;
+    const cached = cache.workers.get(id);
+    if (cached === undefined && reused) return undefined;
+    // Alive but without info (deleted by hand): no worker.
+    if (cached == null) continue;
+    if (filter.status !== undefined && cached.status !== filter.status) continue;
+    if (filter.capability !== undefined) {
+      const capabilities = cached.metadata['capabilities'];
+      if (!Array.isArray(capabilities) || !capabilities.includes(filter.capability)) continue;
+    }
+    workers.push({
+      id,
+      incarnation: cached.incarnation,
+      // A fresh copy per call: a caller changing what it got must not change the next list.
+      metadata: JSON.parse(cached.metadataJson) as Record<string, unknown>,
+      registeredAt: cached.registeredAt,
+      status: cached.status,
+      lastHeartbeat: Number(alive[index + 1]),
+    });
+  }
+  return workers;
+}
 
 /**
  * Who is alive, what they can do and what they are doing. Liveness is a sorted set of last
@@ -77,6 +133,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
   #subscriber: Promise<Redis> | undefined;
   #cleanupTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
+  #listCache: ListCache | undefined;
 
   /** Validates `options` at once (throws `INVALID_OPTION`); connects nothing. */
   constructor(connection: RedisConnectionManager, options: WorkerRegistryOptions = {}) {
@@ -84,6 +141,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
     if (typeof (connection as Partial<RedisConnectionManager> | null)?.getConnection !== 'function') {
       throw new WorkerRegistryError('INVALID_OPTION', 'connection must be a RedisConnectionManager');
     }
+    assertObject('options', options);
     this.#manager = connection;
     this.#keys = registryKeys(connection.namespace);
     this.#ttlMs = positiveMs(
@@ -127,6 +185,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
   async registerWorker(id: string, metadata: object = {}, options: RegisterOptions = {}): Promise<WorkerInfo> {
     this.#assertOpen();
     const workerId = assertWorkerId(id);
+    assertObject('options', options);
     const checked = checkMetadata(metadata, this.#maxMetadataBytes);
     return this.#register(workerId, {
       metadata: checked,
@@ -144,6 +203,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
   async heartbeat(id: string, options: HeartbeatOptions = {}): Promise<void> {
     this.#assertOpen();
     const workerId = assertWorkerId(id);
+    assertObject('options', options);
     if (options.status !== undefined && options.status !== 'idle' && options.status !== 'busy') {
       throw new WorkerRegistryError(
         'INVALID_STATUS',
@@ -193,6 +253,8 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
       this.#keys.events,
       options.status ?? '',
       info,
+      // A plain heartbeat changes nothing listActive() keeps a copy of: that is what keeps it cheap.
+      options.status === undefined && info === '' ? '' : randomUUID(),
     ])) as [string];
     if (reply[0] === 'REPLACED') throw this.#replaced(workerId);
     if (reply[0] !== 'OK') throw this.#notRegistered(workerId);
@@ -216,6 +278,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
       this.#ttlMs,
       this.#keys.events,
       local?.incarnation ?? '',
+      randomUUID(),
     ])) as [string];
     if (reply[0] === 'REPLACED') throw this.#replaced(workerId);
     if (reply[0] !== 'OK') throw this.#notRegistered(workerId);
@@ -230,41 +293,27 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
     return json === '' ? undefined : parseRegistryJson<WorkerInfo>(json);
   }
 
-  /** Every alive worker (heartbeat within the TTL by Redis' clock), optionally filtered. One round trip. */
+  /**
+   * Every alive worker (heartbeat within the TTL by Redis' clock), optionally filtered, oldest
+   * heartbeat first. One round trip. Besides the ids and heartbeat times, only the workers whose
+   * registration, status or metadata changed since this registry's previous call come over the
+   * wire (every change takes a sequence number in the same script); any change by any process is
+   * seen by the next call.
+   */
   async listActive(filter: ListFilter = {}): Promise<WorkerInfo[]> {
     this.#assertOpen();
+    assertObject('filter', filter);
     if (filter.status !== undefined && !isWorkerStatus(filter.status)) {
       throw new WorkerRegistryError(
         'INVALID_STATUS',
         `status filter must be 'idle', 'busy' or 'offline', got ${String(filter.status)}`,
       );
     }
-    const [infos, statuses, heartbeats] = (await this.#run(LIST_ALIVE, this.#keys.all, [this.#ttlMs])) as [
-      string,
-      string,
-      string,
-    ];
-    if (infos === '') return [];
-    const parsed = parseRegistryJson<Array<Omit<WorkerInfo, 'status' | 'lastHeartbeat'>>>(
-      `[${infos.replaceAll('\n', ',')}]`,
-    );
-    const statusList = statuses.split(',');
-    const heartbeatList = heartbeats.split(',');
-    const workers: WorkerInfo[] = [];
-    for (const [index, info] of parsed.entries()) {
-      const worker = {
-        ...info,
-        status: statusList[index] as WorkerStatus,
-        lastHeartbeat: Number(heartbeatList[index]),
-      };
-      if (filter.status !== undefined && worker.status !== filter.status) continue;
-      if (filter.capability !== undefined) {
-        const capabilities = worker.metadata['capabilities'];
-        if (!Array.isArray(capabilities) || !capabilities.includes(filter.capability)) continue;
-      }
-      workers.push(worker);
-    }
-    return workers;
+    const workers = buildList(await this.#readAlive(this.#listCache), filter);
+    if (workers !== undefined) return workers;
+    // An alive id the copy has never seen although no change says so: the clock went back, or a
+    // writer that does not number its changes. Read everything again rather than miss it.
+    return buildList(await this.#readAlive(undefined), filter) ?? [];
   }
 
   /**
@@ -306,6 +355,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
   startHeartbeat(id: string, options: AutoHeartbeatOptions): StopHeartbeat {
     this.#assertOpen();
     const workerId = assertWorkerId(id);
+    assertObject('options { intervalMs }', options);
     const intervalMs = positiveMs('intervalMs', options.intervalMs);
     if (intervalMs >= this.#ttlMs) {
       throw new WorkerRegistryError(
@@ -374,6 +424,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#cleanupTimer);
+      this.#listCache = undefined;
       for (const id of this.#local.keys()) this.#stopTimer(id);
       this.#handlers.clear();
       await this.#releaseSubscriber();
@@ -387,6 +438,52 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
   }
 
   // ---------------------------------------------------------------- internals
+
+  /** One LIST_ALIVE round trip: the alive ids and heartbeats (alternating), and the copy brought up to date. */
+  async #readAlive(known: ListCache | undefined): Promise<AliveRead> {
+    const [epoch, seqText, list, infos, statuses] = (await this.#run(LIST_ALIVE, this.#keys.all, [
+      this.#ttlMs,
+      known?.epoch ?? '',
+      known?.seq ?? 0,
+    ])) as [string, string, string, string, string];
+    const alive = list === '' ? [] : list.split('\n');
+    const seq = Number(seqText);
+    const reused = known !== undefined && epoch !== '' && epoch === known.epoch;
+    const cache = reused ? known : { epoch, seq, workers: new Map<string, CachedWorker | null>() };
+    // Replies come in order on one connection; still, never let an older one undo a newer one.
+    if (!reused || seq > cache.seq) {
+      cache.seq = seq;
+      if (infos !== '') {
+        const parsed = parseRegistryJson<Array<Omit<WorkerInfo, 'status' | 'lastHeartbeat'>>>(
+          `[${infos.replaceAll('\n', ',')}]`,
+        );
+        const statusList = statuses.split(',');
+        for (const [index, info] of parsed.entries()) {
+          cache.workers.set(info.id, {
+            incarnation: info.incarnation,
+            registeredAt: info.registeredAt,
+            status: statusList[index] as WorkerStatus,
+            metadata: info.metadata,
+            metadataJson: JSON.stringify(info.metadata),
+          });
+        }
+      }
+    }
+    if (!reused) {
+      for (let index = 0; index < alive.length; index += 2) {
+        const id = alive[index] as string;
+        if (!cache.workers.has(id)) cache.workers.set(id, null);
+      }
+      // No epoch: nobody registered, or data written without sequence numbers; nothing safe to keep.
+      this.#listCache = epoch === '' ? undefined : cache;
+    } else if (cache.workers.size > alive.length) {
+      // More than twice as many entries as alive workers: drop those no longer alive. Only a new
+      // registration (a change, read again) brings an id back.
+      const aliveIds = new Set(alive.filter((_, index) => index % 2 === 0));
+      for (const id of cache.workers.keys()) if (!aliveIds.has(id)) cache.workers.delete(id);
+    }
+    return { cache, alive, reused };
+  }
 
   async #register(
     workerId: string,
@@ -402,6 +499,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
       registration.reason,
       JSON.stringify({ id: workerId, incarnation, metadata: registration.metadata }),
       registration.status,
+      randomUUID(),
     ])) as [string, string];
     if (reply[0] !== 'OK') {
       throw new WorkerRegistryError(
@@ -532,5 +630,15 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
 
   #assertOpen(): void {
     if (this.#closing !== undefined) throw new WorkerRegistryError('REGISTRY_CLOSED', 'the worker registry was closed');
+  }
+}
+
+/** An options argument must be an object: `null` or a number would otherwise surface as a bare TypeError. */
+function assertObject(name: string, value: unknown): asserts value is object {
+  if (typeof value !== 'object' || value === null) {
+    throw new WorkerRegistryError(
+      'INVALID_OPTION',
+      `${name} must be an object, got ${value === null ? 'null' : typeof value}`,
+    );
   }
 }
