@@ -40,15 +40,19 @@ describe('the swarm in one process (the same code the worker processes run)', ()
     await workers[0]!.stop();
   });
 
-  it('records a lock violation when a resource mark is found taken', async () => {
+  it('records a lock violation when someone else marks the resource while the holder works', async () => {
     const manager = await createManager();
     const scope = 'violation';
     const { StateManager } = await import('@shim/state');
     const state = new StateManager(manager, { scope });
     afterTest(() => state.close());
-    // Someone left their mark inside the lock (as two holders at once would).
-    await state.set('holder:r', 'intruder');
-    const worker = await startSwarmWorker({ manager, id: 'w', scope });
+    // A second holder inside the lock at the same time would leave its own mark.
+    const worker = await startSwarmWorker({
+      manager,
+      id: 'w',
+      scope,
+      work: async () => state.set('holder:r', 'intruder'),
+    });
     afterTest(() => worker.stop());
     const result = await runSupervisor({
       manager,
@@ -57,6 +61,27 @@ describe('the swarm in one process (the same code the worker processes run)', ()
       timeoutMs: 20_000,
     });
     expect(result.violations).toBe(1);
+  });
+
+  it('does not count the mark a dead holder left behind as a violation', async () => {
+    const manager = await createManager();
+    const scope = 'dead-holder';
+    const { StateManager } = await import('@shim/state');
+    const state = new StateManager(manager, { scope });
+    afterTest(() => state.close());
+    // A holder SIGKILLed inside the lock never clears its mark; its lock expires and the next holder comes in.
+    await state.set('holder:r', 'killed-worker/task/1');
+    const worker = await startSwarmWorker({ manager, id: 'w', scope });
+    afterTest(() => worker.stop());
+    const result = await runSupervisor({
+      manager,
+      scope,
+      tasks: [{ id: 'x', priority: 1, workMs: 1, resource: 'r' }],
+      timeoutMs: 20_000,
+    });
+    expect(result.records.size).toBe(1);
+    expect(result.violations).toBe(0);
+    expect(await state.get('holder:r')).toBeNull();
   });
 
   it('finishes when a task that always fails is in the dead-letter queue', async () => {

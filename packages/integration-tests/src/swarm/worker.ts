@@ -101,23 +101,32 @@ export async function startSwarmWorker(options: SwarmWorkerOptions): Promise<Swa
   };
   const work = options.work ?? ((task: SwarmTask, signal: AbortSignal) => sleep(task.workMs, signal));
 
+  const checkMark = async (resource: string, mark: string): Promise<void> => {
+    let overlapped = false;
+    await state.atomicUpdate<string | null>(holderKey(resource), (holder) => {
+      overlapped = holder !== mark;
+      return overlapped ? (holder ?? null) : null;
+    });
+    if (overlapped) await state.increment(VIOLATIONS_KEY);
+  };
+
   const runTask = async (task: SwarmTask, signal: AbortSignal): Promise<unknown> => {
     if (task.resource === undefined) return work(task, signal);
     const resource = task.resource;
     return state.withLock(
       `resource:${resource}`,
-      async () => {
-        // Whoever is inside the lock marks the resource; finding someone else's mark means two holders.
-        let previous: string | null | undefined;
-        await state.atomicUpdate<string | null>(holderKey(resource), (holder) => {
-          previous = holder;
-          return `${id}/${task.id}`;
-        });
-        if (previous !== null && previous !== undefined) await state.increment(VIOLATIONS_KEY);
+      async (lock) => {
+        // The holder marks the resource on entry and, on leaving, must find its own mark still there:
+        // anyone else's mark (or none) means a second holder came in meanwhile. Checking on the way out,
+        // not on the way in, keeps a SIGKILLed holder (whose lock expired) from counting as an overlap.
+        const mark = `${id}/${task.id}/${lock.fencingToken}`;
+        await state.set(holderKey(resource), mark);
         try {
-          return await work(task, signal);
+          // A lost lock stops the work too; withLock then fails the task with LOCK_LOST.
+          return await work(task, AbortSignal.any([signal, lock.signal]));
         } finally {
-          await state.set(holderKey(resource), null);
+          // Bookkeeping that fails (Redis restarting) checks nothing, but does not fail the work either.
+          await checkMark(resource, mark).catch(report('state'));
         }
       },
       { ttlMs: 10_000, waitMs: 120_000 },
