@@ -266,7 +266,11 @@ export class StateManager extends EventEmitter<StateManagerEvents> {
       ifVersion === '' && ttl === '' && timestamp === '' && writer === ''
         ? [channel, json]
         : [channel, json, ifVersion, ttl, timestamp, writer];
-    const reply = (await this.#entryScript(SET, checked, args)) as [string, number, string | number | undefined];
+    const reply = (await this.#entryScript(SET, checked, args)) as string | [string, number, string | number];
+    if (typeof reply === 'string') {
+      const written = splitWritten(reply);
+      return { version: written.version, applied: true, updatedAt: Number(written.rest) };
+    }
     if (reply[0] === 'CONFLICT') {
       throw new StateConflictError(checked, {
         expectedVersion: Number(ifVersion),
@@ -274,7 +278,8 @@ export class StateManager extends EventEmitter<StateManagerEvents> {
         attempts: 1,
       });
     }
-    return { version: reply[1], applied: reply[0] === 'OK', updatedAt: Number(reply[2]) };
+    // STALE: the entry carries a newer timestamp than the write.
+    return { version: reply[1], applied: false, updatedAt: Number(reply[2]) };
   }
 
   /**
@@ -322,12 +327,10 @@ export class StateManager extends EventEmitter<StateManagerEvents> {
       const next = await updater(current as TValue | undefined);
       const json = encodeValue(next, this.#options.maxValueBytes, 'the updater result');
       this.#assertOpen();
-      const reply = (await this.#entryScript(SET, checked, [channel, json, version, ttl, '', writer, '1'])) as [
-        string,
-        number,
-        string | undefined,
-      ];
-      if (reply[0] === 'OK') return { value: next, version: reply[1] };
+      const reply = (await this.#entryScript(SET, checked, [channel, json, version, ttl, '', writer, '1'])) as
+        | string
+        | [string, number, string | undefined];
+      if (typeof reply === 'string') return { value: next, version: splitWritten(reply).version };
       if (attempt >= maxAttempts) {
         throw new StateConflictError(checked, { expectedVersion: version, actualVersion: reply[1], attempts: attempt });
       }
@@ -599,7 +602,11 @@ export class StateManager extends EventEmitter<StateManagerEvents> {
     } else {
       args = [channel, ttl, writer, maxBytes, ...operation.args];
     }
-    const reply = (await this.#entryScript(target, key, args)) as [string, number | string, string];
+    const reply = (await this.#entryScript(target, key, args)) as string | [string, number | string];
+    if (typeof reply === 'string') {
+      const written = splitWritten(reply);
+      return { version: written.version, text: written.rest };
+    }
     if (reply[0] === 'TYPE_MISMATCH') {
       throw new StateError(
         'TYPE_MISMATCH',
@@ -609,14 +616,12 @@ export class StateManager extends EventEmitter<StateManagerEvents> {
         },
       );
     }
-    if (reply[0] === 'TOO_LARGE') {
-      throw new StateError(
-        'VALUE_TOO_LARGE',
-        `the merged value of '${key}' would be ${String(reply[1])} bytes, over the limit of ${this.#options.maxValueBytes} (option maxValueBytes); nothing was written`,
-        { key },
-      );
-    }
-    return { version: Number(reply[1]), text: reply[2] };
+    // TOO_LARGE, the only other reply.
+    throw new StateError(
+      'VALUE_TOO_LARGE',
+      `the merged value of '${key}' would be ${String(reply[1])} bytes, over the limit of ${this.#options.maxValueBytes} (option maxValueBytes); nothing was written`,
+      { key },
+    );
   }
 
   /** Builds an entry from HMGET fields: value, version, updatedAt, writer, expiresAt. */
@@ -949,4 +954,10 @@ function assertOptions(options: unknown): void {
       `options must be an object, got ${options === null ? 'null' : typeof options}`,
     );
   }
+}
+
+/** Splits a write script's success reply 'version:rest' (rest: the time of the write, or the new value's JSON). */
+function splitWritten(reply: string): { version: number; rest: string } {
+  const colon = reply.indexOf(':');
+  return { version: Number(reply.slice(0, colon)), rest: reply.slice(colon + 1) };
 }

@@ -123,7 +123,8 @@ end
 /**
  * ARGV: key, channel, value JSON, then optionally (absent = '' / '0'): ifVersion ('' = any), ttl
  * ('' = none), timestamp ('' = arrival order), writer JSON (''), keepTtl ('1'/'0'). A plain set
- * sends three arguments. Replies { 'OK', version, now }, { 'CONFLICT', version, value? } (the
+ * sends three arguments. Replies 'version:now' when written (one bulk string: an array reply costs
+ * the client about a tenth of a plain write's time), { 'CONFLICT', version, value? } (the
  * current entry, so a retry needs no read) or { 'STALE', version, updatedAt } when the entry
  * carries a newer timestamp than the write.
  */
@@ -144,7 +145,7 @@ if timestamp ~= '' and old and (tonumber(old[3]) or 0) > tonumber(timestamp) the
   return { 'STALE', tonumber(old[1]) or 0, tonumber(redis.call('HGET', KEYS[1], 'updatedAt')) or 0 }
 end
 ${WRITE}
-return { 'OK', version, now }
+return versionText .. ':' .. nowText
 `);
 
 /** ARGV: key, channel. The live entry { value, version, updatedAt, writer or '', expiresAt or '' }, or nil (an expired one is removed and reported). */
@@ -241,8 +242,8 @@ end
 /**
  * ARGV: key, channel, by, field (raw JSON key; '' = the value itself is the number), maxBytes,
  * then optionally ttl (''), writer JSON (''). Keeps an existing TTL unless one is given. Replies
- * { 'OK', version, new value (JSON) } or { 'TYPE_MISMATCH', reason } / { 'TOO_LARGE', bytes } with
- * nothing written.
+ * 'version:new value (JSON)' (one bulk string, as SET) or { 'TYPE_MISMATCH', reason } /
+ * { 'TOO_LARGE', bytes } with nothing written.
  */
 export const INCREMENT = script(`
 local key, channel, by, field = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
@@ -275,7 +276,7 @@ else
 end
 if #value > tonumber(ARGV[5]) then return { 'TOO_LARGE', #value } end
 ${WRITE}
-return { 'OK', version, value }
+return versionText .. ':' .. value
 `);
 
 /**
@@ -309,7 +310,7 @@ end
 local value = join(keys, values)
 if #value > tonumber(ARGV[5]) then return { 'TOO_LARGE', #value } end
 ${WRITE}
-return { 'OK', version, value }
+return versionText .. ':' .. value
 `);
 
 /** KEYS: a sorted set. ARGV: age (ms), limit. Members scored at or before now - age, by Redis' clock. */
