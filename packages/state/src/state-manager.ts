@@ -215,7 +215,7 @@ export class StateManager extends EventEmitter<StateManagerEvents> {
     ];
     if (value === null) return undefined;
     if (expiresAt === null) return parseJson<TValue>(value, checked);
-    const live = (await this.#entryScript(GET, checked, [this.#keys.channel(checked)])) as string[] | null;
+    const live = (await this.#entryScript(GET, checked, [])) as string[] | null;
     return live === null ? undefined : parseJson<TValue>(live[0] as string, checked);
   }
 
@@ -236,7 +236,7 @@ export class StateManager extends EventEmitter<StateManagerEvents> {
     let fields = await this.#redis().hmget(entryKey, 'value', 'version', 'updatedAt', 'writer', 'expiresAt');
     if (fields[0] === null) return undefined;
     if (fields[4] !== null) {
-      const live = (await this.#entryScript(GET, checked, [this.#keys.channel(checked)])) as string[] | null;
+      const live = (await this.#entryScript(GET, checked, [])) as string[] | null;
       if (live === null) return undefined;
       fields = live.map((field) => (field === '' ? null : field));
     }
@@ -260,12 +260,11 @@ export class StateManager extends EventEmitter<StateManagerEvents> {
         : integerOption('ifVersion', options.ifVersion, { min: 0, max: Number.MAX_SAFE_INTEGER, unit: 'versions' });
     const timestamp = this.#timestamp(options.timestamp);
     const writer = this.#writer(options.writer);
-    const channel = this.#keys.channel(checked);
-    // A plain set sends three arguments: the script reads the absent options as ''.
+    // A plain set sends two arguments: the script reads the absent options as ''.
     const args: Array<string | number> =
       ifVersion === '' && ttl === '' && timestamp === '' && writer === ''
-        ? [channel, json]
-        : [channel, json, ifVersion, ttl, timestamp, writer];
+        ? [json]
+        : [json, ifVersion, ttl, timestamp, writer];
     const reply = (await this.#entryScript(SET, checked, args)) as string | [string, number, string | number];
     if (typeof reply === 'string') {
       const written = splitWritten(reply);
@@ -291,7 +290,7 @@ export class StateManager extends EventEmitter<StateManagerEvents> {
     const checked = assertKey(key);
     assertOptions(options);
     const timestamp = this.#timestamp(options.timestamp);
-    const removed = (await this.#entryScript(DELETE, checked, [this.#keys.channel(checked), timestamp])) as number;
+    const removed = (await this.#entryScript(DELETE, checked, [timestamp])) as number;
     return removed === 1;
   }
 
@@ -319,7 +318,6 @@ export class StateManager extends EventEmitter<StateManagerEvents> {
         ? this.#options.maxAttempts
         : integerOption('maxAttempts', options.maxAttempts, { unit: 'attempts', max: 1e6 });
     const writer = this.#writer(options.writer);
-    const channel = this.#keys.channel(checked);
     const entry = await this.getEntry(checked);
     let version = entry?.version ?? 0;
     let current: unknown = entry?.value;
@@ -327,7 +325,7 @@ export class StateManager extends EventEmitter<StateManagerEvents> {
       const next = await updater(current as TValue | undefined);
       const json = encodeValue(next, this.#options.maxValueBytes, 'the updater result');
       this.#assertOpen();
-      const reply = (await this.#entryScript(SET, checked, [channel, json, version, ttl, '', writer, '1'])) as
+      const reply = (await this.#entryScript(SET, checked, [json, version, ttl, '', writer, '1'])) as
         | string
         | [string, number, string | undefined];
       if (typeof reply === 'string') return { value: next, version: splitWritten(reply).version };
@@ -590,17 +588,13 @@ export class StateManager extends EventEmitter<StateManagerEvents> {
     const target = operation.script;
     const ttl = this.#ttl(options.ttlMs);
     const writer = this.#writer(options.writer);
-    const channel = this.#keys.channel(key);
     const maxBytes = this.#options.maxValueBytes;
     let args: Array<string | number>;
     if (target === INCREMENT) {
-      // ARGV: key, channel, by, field, maxBytes, then ttl and writer only when given.
-      args =
-        ttl === '' && writer === ''
-          ? [channel, ...operation.args, maxBytes]
-          : [channel, ...operation.args, maxBytes, ttl, writer];
+      // ARGV: key, by, field, maxBytes, then ttl and writer only when given.
+      args = ttl === '' && writer === '' ? [...operation.args, maxBytes] : [...operation.args, maxBytes, ttl, writer];
     } else {
-      args = [channel, ttl, writer, maxBytes, ...operation.args];
+      args = [ttl, writer, maxBytes, ...operation.args];
     }
     const reply = (await this.#entryScript(target, key, args)) as string | [string, number | string];
     if (typeof reply === 'string') {
@@ -685,7 +679,7 @@ export class StateManager extends EventEmitter<StateManagerEvents> {
     for (let batch = 0; batch < CLEANUP_MAX_BATCHES; batch += 1) {
       const due = (await this.#run(DUE, [zset], [age, CLEANUP_BATCH])) as string[];
       const results = await Promise.all(
-        due.map((key) => this.#entryScript(EXPIRE, key, [this.#keys.channel(key), maxIdle])),
+        due.map((key) => this.#entryScript(EXPIRE, key, [maxIdle])),
       );
       for (const [index, result] of results.entries()) if (result === 1) removed.push(due[index] as string);
       if (due.length < CLEANUP_BATCH) break;
