@@ -88,6 +88,8 @@ if (write) {
     join(root, 'BENCHMARKS.md'),
     doc.includes(begin) ? doc.replace(new RegExp(`${begin}[\\s\\S]*${end}`), table) : `${doc.trimEnd()}\n\n${table}\n`,
   );
+  // The root lint runs `prettier --check .`: leave the file as prettier writes it.
+  execFileSync('npx', ['prettier', '--write', 'BENCHMARKS.md'], { cwd: root, stdio: 'ignore' });
   console.log('\nBENCHMARKS.md updated.');
 }
 process.exitCode = failed.length === 0 ? 0 : 1;
