@@ -223,7 +223,9 @@ try {
   console.log(
     `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ioredis ${ioredisVersion}, Redis ${version}`,
   );
-  console.log(`workload: ~200-byte JSON values; ops/s are medians of ${ROUNDS} rounds after a warm-up; the ratio is the median of the ${ROUNDS} per-round ratios (raw and ours back to back)`);
+  console.log(
+    `workload: ~200-byte JSON values; ops/s are medians of ${ROUNDS} rounds after a warm-up; the ratio is the median of the ${ROUNDS} per-round ratios (raw and ours back to back)`,
+  );
   console.log('');
   console.log('| operation | raw ioredis ops/s | @shim/state ops/s | ratio | per-round ratios | target |');
   console.log('|---|---|---|---|---|---|');

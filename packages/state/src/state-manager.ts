@@ -326,8 +326,7 @@ export class StateManager extends EventEmitter<StateManagerEvents> {
       const json = encodeValue(next, this.#options.maxValueBytes, 'the updater result');
       this.#assertOpen();
       const reply = (await this.#entryScript(SET, checked, [json, version, ttl, '', writer, '1'])) as
-        | string
-        | [string, number, string | undefined];
+        string | [string, number, string | undefined];
       if (typeof reply === 'string') return { value: next, version: splitWritten(reply).version };
       if (attempt >= maxAttempts) {
         throw new StateConflictError(checked, { expectedVersion: version, actualVersion: reply[1], attempts: attempt });
@@ -678,9 +677,7 @@ export class StateManager extends EventEmitter<StateManagerEvents> {
     const removed: string[] = [];
     for (let batch = 0; batch < CLEANUP_MAX_BATCHES; batch += 1) {
       const due = (await this.#run(DUE, [zset], [age, CLEANUP_BATCH])) as string[];
-      const results = await Promise.all(
-        due.map((key) => this.#entryScript(EXPIRE, key, [maxIdle])),
-      );
+      const results = await Promise.all(due.map((key) => this.#entryScript(EXPIRE, key, [maxIdle])));
       for (const [index, result] of results.entries()) if (result === 1) removed.push(due[index] as string);
       if (due.length < CLEANUP_BATCH) break;
     }
