@@ -86,7 +86,8 @@ describe('publish / subscribe', () => {
   });
 
   it('matches patterns as Redis globs and reports the matched channel and the pattern', async () => {
-    const manager = await createManager();
+    // A private server: PUBSUB NUMPAT counts the patterns of every client, other tests' included.
+    const manager = await createManager({ url: (await privateServer()).url });
     const bus = await createBus({}, manager);
     const got: Array<[string, string]> = [];
     const offStar = await bus.subscribePattern(
@@ -209,7 +210,8 @@ describe('handler isolation', () => {
 
 describe('close()', () => {
   it('unsubscribes everything, releases the subscriber connection, is idempotent and final', async () => {
-    const manager = await createManager();
+    // A private server: PUBSUB NUMPAT counts the patterns of every client, other tests' included.
+    const manager = await createManager({ url: (await privateServer()).url });
     const bus = new MessageBusWrapper(manager);
     await bus.subscribe('a', () => {});
     await bus.subscribePattern('b.*', () => {});

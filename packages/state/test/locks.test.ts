@@ -81,14 +81,14 @@ describe('withLock', () => {
       'long',
       async ({ signal }) => {
         // Three TTLs of work: without renewal the lock would have expired twice.
-        const until = Date.now() + 450;
+        const until = Date.now() + 1_800;
         while (Date.now() < until) {
           await expect(other.lock('long', { waitMs: 0 })).rejects.toMatchObject({ code: 'LOCK_TIMEOUT' });
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
         return signal.aborted;
       },
-      { ttlMs: 150 },
+      { ttlMs: 600 },
     );
     expect(result).toBe(false);
   });
@@ -149,8 +149,9 @@ describe('lock', () => {
     const first = await createState({}, manager);
     const second = await createState({}, manager);
     const stale = await first.lock('shared', { ttlMs: 100 });
-    // The holder stalls (its renewals never reach Redis): simulated by expiring the lock by hand.
-    await manager.getConnection().pexpire(stateKeys(manager.namespace, 'default').lock('shared'), 1);
+    // The holder stalls (its renewals never reach Redis): simulated by removing the lock by hand
+    // (an expiry of 1 ms could still be renewed by a renewal already queued behind it).
+    await manager.getConnection().del(stateKeys(manager.namespace, 'default').lock('shared'));
     const fresh = await second.lock('shared', { ttlMs: 10_000, waitMs: 2_000 });
     expect(fresh.fencingToken).toBe(stale.fencingToken + 1);
     expect(await stale.release()).toBe(false);

@@ -10,10 +10,10 @@ describe('TTL', () => {
     const changes = collect<StateChange>(2);
     await state.subscribe('short', (change) => changes.push(change));
     const before = await redisNow(manager);
-    await state.set('short', 'soon gone', { ttlMs: 150 });
+    await state.set('short', 'soon gone', { ttlMs: 1_000 });
     const entry = await state.getEntry('short');
     expect(entry).toMatchObject({ value: 'soon gone' });
-    expect(entry!.expiresAt).toBeGreaterThanOrEqual(before + 150);
+    expect(entry!.expiresAt).toBeGreaterThanOrEqual(before + 1_000);
     const keys = stateKeys(manager.namespace, 'default');
     const redis = manager.getConnection();
     await waitFor(async () => (await redisNow(manager)) > entry!.expiresAt!);
@@ -74,8 +74,9 @@ describe('TTL', () => {
     const state = await createState({ cleanupIntervalMs: 0 }, manager);
     const changes = collect<StateChange>(4);
     await state.subscribe('k', (change) => changes.push(change));
-    await state.set('k', 'old', { ttlMs: 30 });
-    await state.set('k', 'old2', { ttlMs: 30 });
+    // Long enough that the second write surely lands before the first expires, even on a loaded machine.
+    await state.set('k', 'old', { ttlMs: 1_000 });
+    await state.set('k', 'old2', { ttlMs: 1_000 });
     const expiresAt = (await state.getEntry('k'))!.expiresAt!;
     await waitFor(async () => (await redisNow(manager)) > expiresAt);
     expect(await state.set('k', 'new', { ifVersion: 0 })).toMatchObject({ version: 1 });
@@ -115,11 +116,11 @@ describe('cleanup', () => {
     await state.set('old-1', 1);
     await state.set('old-2', 2, { ttlMs: 600_000 });
     const cutoff = await redisNow(manager);
-    await waitFor(async () => (await redisNow(manager)) >= cutoff + 120);
+    await waitFor(async () => (await redisNow(manager)) >= cutoff + 600);
     await state.set('fresh', 3);
-    expect((await state.cleanup({ maxIdleMs: 100 })).sort()).toEqual(['old-1', 'old-2']);
+    expect((await state.cleanup({ maxIdleMs: 500 })).sort()).toEqual(['old-1', 'old-2']);
     expect(await state.keys()).toEqual(['fresh']);
-    expect(await state.cleanup({ maxIdleMs: 100 })).toEqual([]);
+    expect(await state.cleanup({ maxIdleMs: 500 })).toEqual([]);
     await state.delete('fresh');
     expect(await countNamespaceKeys(manager.getConnection(), manager.namespace)).toBe(0);
   });

@@ -139,6 +139,8 @@ describe('review', () => {
     });
     await queue.addJob({ n: 1 }, { jobId: 'f' });
     await waitFor(async () => (await queue.getQueueStats()).deadLetter === 1 || undefined);
+    // The final 'failed' arrives on another connection: wait for it, then give extra ones time to show up.
+    await waitFor(() => events.some((event) => event.type === 'failed'));
     await sleep(300);
     expect(events.filter((event) => event.type === 'failed')).toHaveLength(1);
   });

@@ -182,12 +182,15 @@ describe('more edges', () => {
   it('does not throw when nobody listens for error, and reports incomplete events', async () => {
     const manager = await createManager();
     const registry = await createRegistry({}, manager);
+    let calls = 0;
     await registry.subscribe(() => {
+      calls += 1;
       // eslint-disable-next-line @typescript-eslint/only-throw-error -- a handler throwing a non-Error is the case under test
       throw 'not an Error';
     });
     await registry.registerWorker('w1');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The 'joined' event (whose handler throws with nobody listening for error) has been handled.
+    await waitFor(() => calls === 1);
     const errors: Error[] = [];
     registry.on('error', (error) => errors.push(error));
     await registry.setStatus('w1', 'busy');

@@ -67,7 +67,8 @@ describe('register, get, list', () => {
 
   it('lists only workers alive within the TTL, whatever their status, filtered by status and capability', async () => {
     const manager = await createManager();
-    const registry = await createRegistry({ heartbeatTtlMs: 400 }, manager);
+    // Long enough for the listings below to run inside it on a loaded machine.
+    const registry = await createRegistry({ heartbeatTtlMs: 2_000 }, manager);
     await registry.registerWorker('ts', { capabilities: ['typescript'] });
     await registry.registerWorker('py', { capabilities: ['python'] });
     await registry.registerWorker('none', {});
@@ -87,7 +88,7 @@ describe('register, get, list', () => {
 
 describe('heartbeat', () => {
   it('refreshes liveness and carries a status change and a metadata patch', async () => {
-    const registry = await createRegistry({ heartbeatTtlMs: 300 });
+    const registry = await createRegistry({ heartbeatTtlMs: 1_000 });
     const first = await registry.registerWorker('w1', { a: 1, b: 2 });
     await new Promise((resolve) => setTimeout(resolve, 20));
     await registry.heartbeat('w1', { status: 'busy', metadata: { b: 3, c: [4] }, removeMetadataKeys: ['a'] });
@@ -98,7 +99,7 @@ describe('heartbeat', () => {
     expect(after?.registeredAt).toBe(first.registeredAt);
     // Kept alive past several TTLs by heartbeats alone.
     for (let n = 0; n < 6; n += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await new Promise((resolve) => setTimeout(resolve, 400));
       await registry.heartbeat('w1');
     }
     expect(await registry.get('w1')).toBeDefined();
@@ -157,14 +158,15 @@ describe('status', () => {
 describe('stale detection and cleanup', () => {
   it('reaps workers past the TTL, publishes stale and leaves no key behind', async () => {
     const manager = await createManager();
-    const registry = await createRegistry({ heartbeatTtlMs: 400 }, manager);
+    // Wide margins: 'young' must still be well inside its TTL on a loaded machine.
+    const registry = await createRegistry({ heartbeatTtlMs: 1_000 }, manager);
     const events: RegistryEvent[] = [];
     await registry.subscribe((event) => void events.push(event));
     await registry.registerWorker('old', { x: 1 });
     await registry.registerWorker('young');
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await new Promise((resolve) => setTimeout(resolve, 600));
     await registry.heartbeat('young');
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await new Promise((resolve) => setTimeout(resolve, 600));
     const reaped = await registry.detectStale();
     expect(reaped.map(({ id }) => id)).toEqual(['old']);
     expect(reaped[0]?.metadata).toEqual({ x: 1 });
@@ -177,14 +179,15 @@ describe('stale detection and cleanup', () => {
 
   it('never loses a live worker nor resurrects a reaped one while heartbeats race the cleanup', async () => {
     const manager = await createManager();
-    const worker = await createRegistry({ heartbeatTtlMs: 200 }, manager);
+    // A TTL far above the heartbeat gap, so only a real race (not a slow machine) could reap 'live'.
+    const worker = await createRegistry({ heartbeatTtlMs: 1_000 }, manager);
     const cleaner = await createRegistry(
-      { heartbeatTtlMs: 200 },
+      { heartbeatTtlMs: 1_000 },
       await createManager({ namespace: manager.namespace }),
     );
     await worker.registerWorker('live');
     await worker.registerWorker('dying');
-    const until = Date.now() + 1_200;
+    const until = Date.now() + 2_000;
     let reapedLive = false;
     const cleaning = (async () => {
       while (Date.now() < until) {
@@ -446,13 +449,13 @@ describe('incarnations and recovery (review follow-ups)', () => {
 
   it('reaps more stale workers than one batch, and a stop() from a replaced timer does nothing', async () => {
     const manager = await createManager();
-    const registry = await createRegistry({ heartbeatTtlMs: 200 }, manager);
+    const registry = await createRegistry({ heartbeatTtlMs: 1_000 }, manager);
     for (let n = 0; n < 501; n += 1) await registry.registerWorker(`w${n}`);
     await registry.registerWorker('kept');
     const stopFirst = registry.startHeartbeat('kept', { intervalMs: 50 });
     registry.startHeartbeat('kept', { intervalMs: 50 });
     stopFirst();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
     const reaped = await registry.detectStale();
     expect(reaped).toHaveLength(501);
     expect((await registry.listActive()).map(({ id }) => id)).toEqual(['kept']);
