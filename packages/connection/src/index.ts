@@ -22,7 +22,7 @@ export {
 } from './errors.js';
 export type { ClosedErrorCode, ConnectionErrorCode, ConnectionErrorOptions, UnavailableErrorCode } from './errors.js';
 export { hashTag, joinKey, namespaceProblem } from './keys.js';
-export { jsonProblem } from './json.js';
+export { isFaithfulJson, jsonProblem, parseJsonWithoutProto, type FaithfulJsonOptions } from './json.js';
 export { luaScript, runLuaScript } from './lua-script.js';
 export type { LuaScript, LuaScriptCall } from './lua-script.js';
 export type { KeyPart } from './keys.js';

@@ -66,3 +66,60 @@ function objectProblem(
     ancestors.pop();
   }
 }
+
+/** Options of {@link isFaithfulJson}. */
+export interface FaithfulJsonOptions {
+  /** Also fail values with an own `__proto__` key (which `JSON.parse` turns back into an own property). @defaultValue false */
+  refuseProtoKeys?: boolean;
+}
+
+/**
+ * Whether `value` survives a JSON round trip unchanged: the quick check behind {@link jsonProblem}
+ * (no paths, no cycle bookkeeping — a cycle exceeds the depth limit), for hot paths that call
+ * `jsonProblem` only when this fails.
+ */
+export function isFaithfulJson(value: unknown, options: FaithfulJsonOptions = {}): boolean {
+  return faithful(value, 0, options.refuseProtoKeys === true);
+}
+
+function faithful(value: unknown, depth: number, refuseProtoKeys: boolean): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object': {
+      if (value === null) return true;
+      if (depth >= MAX_DEPTH) return false;
+      if (Array.isArray(value)) {
+        for (const item of value as unknown[]) if (!faithful(item, depth + 1, refuseProtoKeys)) return false;
+        return true;
+      }
+      const proto = Object.getPrototypeOf(value) as unknown;
+      if (proto !== Object.prototype && proto !== null) return false;
+      if (Object.getOwnPropertySymbols(value).length > 0) return false;
+      for (const key in value) {
+        if (refuseProtoKeys && key === '__proto__') return false;
+        if (!faithful((value as Record<string, unknown>)[key], depth + 1, refuseProtoKeys)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/**
+ * `JSON.parse` that drops every `__proto__` key (also one written with `\u` escapes), so data
+ * from elsewhere never carries an own `__proto__` property that a later spread or `Object.assign`
+ * would turn into a prototype. Throws like `JSON.parse` on malformed text.
+ */
+export function parseJsonWithoutProto(text: string): unknown {
+  // The reviver costs time on every value: pay it only when such a key can be there.
+  return text.includes('__proto__') || text.includes('\\u') ? JSON.parse(text, dropProtoKey) : JSON.parse(text);
+}
+
+function dropProtoKey(this: unknown, key: string, value: unknown): unknown {
+  return key === '__proto__' ? undefined : value;
+}

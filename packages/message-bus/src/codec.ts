@@ -1,4 +1,4 @@
-import { jsonProblem } from '@shim/connection';
+import { isFaithfulJson, jsonProblem, parseJsonWithoutProto } from '@shim/connection';
 import { MessageBusError } from './errors.js';
 import { describeError } from './internal/describe.js';
 
@@ -31,31 +31,6 @@ export interface MessageCodec {
   decode(raw: string): unknown;
 }
 
-/** Whether `value` survives JSON unchanged: `jsonProblem` without building paths (the hot path). */
-function isFaithful(value: unknown, depth: number): boolean {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return true;
-    case 'number':
-      return Number.isFinite(value);
-    case 'object': {
-      if (value === null) return true;
-      if (depth > 256) return false;
-      if (Array.isArray(value)) {
-        for (const item of value as unknown[]) if (!isFaithful(item, depth + 1)) return false;
-        return true;
-      }
-      const proto = Object.getPrototypeOf(value) as unknown;
-      if (proto !== Object.prototype && proto !== null) return false;
-      for (const key in value) if (!isFaithful((value as Record<string, unknown>)[key], depth + 1)) return false;
-      return Object.getOwnPropertySymbols(value).length === 0;
-    }
-    default:
-      return false;
-  }
-}
-
 /** Where JSON.stringify failed, or undefined when walking the value fails too (a throwing getter). */
 function pathOfProblem(value: unknown): string | undefined {
   try {
@@ -63,11 +38,6 @@ function pathOfProblem(value: unknown): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Keys JSON.parse keeps as own data properties but an object spread or assign would turn into a prototype. */
-function dropProtoKeys(this: unknown, key: string, value: unknown): unknown {
-  return key === '__proto__' ? undefined : value;
 }
 
 /**
@@ -88,7 +58,7 @@ export const jsonCodec: MessageCodec = {
       });
     }
     // The quick check allocates nothing; only a refused message pays for building the path.
-    const problem = isFaithful(envelope.p, 0) ? undefined : jsonProblem(envelope.p, 'message');
+    const problem = isFaithfulJson(envelope.p) ? undefined : jsonProblem(envelope.p, 'message');
     // Every value JSON.stringify turns into undefined (function, symbol, undefined) is a problem here too.
     if (problem !== undefined) {
       throw new MessageBusError('UNSERIALIZABLE_MESSAGE', `message cannot be sent faithfully as JSON: ${problem}`);
@@ -97,9 +67,7 @@ export const jsonCodec: MessageCodec = {
     return `{"v":1,"id":${JSON.stringify(envelope.id)},"ts":${envelope.ts},"src":${JSON.stringify(envelope.src)},"seq":${envelope.seq}${sender},"p":${payload}}`;
   },
   decode(raw: string): unknown {
-    // The reviver costs time on every value: only pay it when the text could hold such a key, spelt
-    // out or with \u escapes (which JSON.stringify itself only uses for control characters).
-    return raw.includes('__proto__') || raw.includes('\\u') ? JSON.parse(raw, dropProtoKeys) : JSON.parse(raw);
+    return parseJsonWithoutProto(raw);
   },
 };
 

@@ -205,10 +205,32 @@ describe('handler isolation', () => {
     await manager.getConnection().publish(`${manager.namespace}:bus:ch:c`, 'not json');
     await waitFor(() => errors.length === 1);
     expect(errors[0]?.message).toBe('listener bug');
+    // A listener throwing something that is not an Error still reaches error as an Error.
+    bus.removeAllListeners('invalid-message');
+    bus.on('invalid-message', () => {
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- a listener throwing a non-Error is the case under test
+      throw 'plain string';
+    });
+    await manager.getConnection().publish(`${manager.namespace}:bus:ch:c`, 'not json');
+    await waitFor(() => errors.length === 2);
+    expect(errors[1]).toBeInstanceOf(Error);
+    expect(errors[1]?.message).toContain('plain string');
   });
 });
 
 describe('close()', () => {
+  it('rejects publishes still batched when the manager is disconnected in the same tick', async () => {
+    const manager = await createManager();
+    const bus = await createBus({}, manager);
+    const first = bus.publish('a', 1);
+    // The first publish of a tick goes out at once; this one waits for the end of the tick.
+    const batched = bus.publish('a', 2);
+    const closing = manager.disconnect();
+    await expect(batched).rejects.toThrow(/disconnected/);
+    await first.catch(() => undefined);
+    await closing;
+  });
+
   it('unsubscribes everything, releases the subscriber connection, is idempotent and final', async () => {
     // A private server: PUBSUB NUMPAT counts the patterns of every client, other tests' included.
     const manager = await createManager({ url: (await privateServer()).url });

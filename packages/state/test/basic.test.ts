@@ -172,6 +172,20 @@ describe('prototype pollution', () => {
     expect(Object.getPrototypeOf(value!['a'])).toBe(Object.prototype);
   });
 
+  it('drops a stored __proto__ key written with \\u escapes too', async () => {
+    const manager = await createManager();
+    const state = await createState({}, manager);
+    const keys = stateKeys(manager.namespace, 'default');
+    // JSON.parse decodes "\u005f_proto__" to "__proto__" and makes it an own property.
+    const text = '{"\\u005f_proto__":{"polluted":true},"a":[{"__pr\\u006fto__":1}]}';
+    expect(Object.hasOwn(JSON.parse(text) as object, '__proto__')).toBe(true);
+    await manager.getConnection().hset(keys.entry('escaped'), 'value', text, 'version', '1', 'updatedAt', '1');
+    const value = await state.get<Record<string, unknown>>('escaped');
+    expect(Object.hasOwn(value!, '__proto__')).toBe(false);
+    expect(Object.hasOwn((value!['a'] as object[])[0]!, '__proto__')).toBe(false);
+    expect(value).toEqual({ a: [{}] });
+  });
+
   it('reports data that is not JSON as MALFORMED_DATA', async () => {
     const manager = await createManager();
     const state = await createState({}, manager);

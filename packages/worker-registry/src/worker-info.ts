@@ -1,3 +1,5 @@
+import { parseJsonWithoutProto } from '@shim/connection';
+
 /** Status of a worker. */
 export type WorkerStatus = 'idle' | 'busy' | 'offline';
 
@@ -20,16 +22,10 @@ export function isWorkerStatus(value: unknown): value is WorkerStatus {
   return typeof value === 'string' && STATUSES.has(value);
 }
 
-/** Drops `__proto__` keys, so a metadata key of that name never becomes a prototype. */
-function dropProto(this: unknown, key: string, value: unknown): unknown {
-  return key === '__proto__' ? undefined : value;
-}
-
 /**
  * Parses worker JSON as the registry's Lua scripts build it (one worker, an array, or an event
- * holding one); `__proto__` keys in metadata are dropped.
+ * holding one); `__proto__` keys in metadata are dropped, also when written with `\u` escapes.
  */
 export function parseRegistryJson<T>(json: string): T {
-  // The reviver costs time on every value: only pay it when such a key can be there.
-  return (json.includes('__proto__') ? JSON.parse(json, dropProto) : JSON.parse(json)) as T;
+  return parseJsonWithoutProto(json) as T;
 }

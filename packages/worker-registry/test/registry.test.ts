@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { countNamespaceKeys, waitFor } from '@shim/testing';
-import { WorkerRegistry, isWorkerRegistryError, type RegistryEvent } from '../src/index.js';
+import { WorkerRegistry, isWorkerRegistryError, registryKeys, type RegistryEvent } from '../src/index.js';
 import { createManager, createRegistry } from './helpers.js';
 
 async function redisNow(registry: WorkerRegistry, manager: Awaited<ReturnType<typeof createManager>>): Promise<number> {
@@ -346,6 +346,20 @@ describe('metadata edge cases', () => {
     expect(Object.prototype.hasOwnProperty.call(worker?.metadata, '__proto__')).toBe(false);
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
     expect((await registry.listActive())[0]?.metadata).toEqual({ ok: 1 });
+  });
+
+  it('drops a __proto__ metadata key that another writer stored with \\u escapes', async () => {
+    const manager = await createManager();
+    const registry = await createRegistry({}, manager);
+    await registry.registerWorker('w1', { ok: 1 });
+    const { info } = registryKeys(manager.namespace);
+    const stored = (await manager.getConnection().hget(info, 'w1'))!;
+    const tampered = stored.replace('"metadata":{', '"metadata":{"\\u005f_proto__":{"polluted":true},');
+    expect(tampered).not.toBe(stored);
+    await manager.getConnection().hset(info, 'w1', tampered);
+    const worker = await registry.get('w1');
+    expect(Object.hasOwn(worker!.metadata, '__proto__')).toBe(false);
+    expect(worker?.metadata).toEqual({ ok: 1 });
   });
 
   it('removes metadata keys with a heartbeat that sets none', async () => {
