@@ -15,6 +15,8 @@ export function checkSize(text: string, maxBytes: number, what: string): void {
   }
 }
 
+const REFUSE_PROTO_KEYS = { refuseProtoKeys: true } as const;
+
 /**
  * JSON of a value to store: plain data that JSON keeps exactly (`jsonProblem` of
  * `@shim/connection`: no BigInt, cycles, functions, symbols, `undefined`, NaN, Dates, Maps, class
@@ -25,7 +27,7 @@ export function encodeValue(value: unknown, maxBytes: number, what = 'value'): s
     throw new StateError('INVALID_VALUE', `${what} is undefined, which means absent: use delete() instead`);
   }
   // The quick walk accepts ordinary data; anything it doubts gets the exact diagnosis.
-  if (!isFaithfulJson(value, { refuseProtoKeys: true })) {
+  if (!isFaithfulJson(value, REFUSE_PROTO_KEYS)) {
     const problem = jsonProblem(value, what);
     if (problem !== undefined) throw new StateError('INVALID_VALUE', problem);
     if (hasProtoKey(JSON.stringify(value))) {
