@@ -118,7 +118,15 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
       if (Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
-    const stats = await queue.getQueueStats();
+    // A worker records its task inside the handler, a moment before BullMQ marks the job completed
+    // (and a killed worker's recorded job stays active until the stalled check runs it again):
+    // give the queue a bounded while to settle before reporting its stats.
+    const settleBy = Math.min(deadline, Date.now() + 15_000);
+    let stats = await queue.getQueueStats();
+    while (stats.active + stats.waiting + stats.prioritized + stats.delayed > 0 && Date.now() < settleBy) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      stats = await queue.getQueueStats();
+    }
     const violations = (await state.get<number>(VIOLATIONS_KEY)) ?? 0;
     return { records, deadLetters, stats, violations, durationMs: Date.now() - started };
   } finally {
