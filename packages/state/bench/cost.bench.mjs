@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { RedisConnectionManager } from '@shim/connection';
 import { startRedis } from '../../../scripts/throwaway-redis.mjs';
 import { StateManager } from '../dist/index.js';
+import { captureEvalsha } from './capture.mjs';
 
 const OPS = Number(process.env.BENCH_OPS ?? 30_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -78,28 +79,11 @@ const manager = new RedisConnectionManager({ url: redisServer.url, namespace: 'b
 await manager.connect();
 const state = new StateManager(manager, { cleanupIntervalMs: 0 });
 
-// Captures the EVALSHA that a StateManager call sends, to replay it without the wrapper.
-async function captureEvalsha(call) {
-  const connection = manager.getConnection();
-  const original = connection.evalsha;
-  let captured;
-  connection.evalsha = function (...args) {
-    captured ??= args;
-    return original.apply(this, args);
-  };
-  try {
-    await call();
-  } finally {
-    delete connection.evalsha;
-  }
-  return captured;
-}
-
 try {
   await state.set('k0', payload(0));
   await state.increment('hits');
-  const setArgs = await captureEvalsha(() => state.set('k0', payload(0)));
-  const incrementArgs = await captureEvalsha(() => state.increment('hits'));
+  const setArgs = await captureEvalsha(manager, () => state.set('k0', payload(0)));
+  const incrementArgs = await captureEvalsha(manager, () => state.increment('hits'));
   const minimal = await raw.script('LOAD', "return redis.call('HSET', KEYS[1], 'value', ARGV[1])");
 
   const variants = [

@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { RedisConnectionManager } from '@shim/connection';
 import { startRedis } from '../../../scripts/throwaway-redis.mjs';
 import { StateManager } from '../dist/index.js';
+import { captureEvalsha } from './capture.mjs';
 
 const require = createRequire(import.meta.url);
 const OPS = Number(process.env.BENCH_OPS ?? 10_000);
@@ -158,7 +159,7 @@ async function contention(url, contenders) {
 
 const redisServer = await startRedis();
 const raw = new Redis(redisServer.url);
-const { state, close } = await newState(redisServer.url);
+const { state, manager, close } = await newState(redisServer.url);
 const rows = [];
 try {
   // get/set: the same JSON, raw HSET/HGET (JSON done by hand) against set/get.
@@ -177,6 +178,22 @@ try {
   const oursGet = (i) => state.get(`k${i % 100}`);
   const rawIncrement = () => raw.hincrby('bench:raw:hits', 'value', 1);
   const oursIncrement = () => state.increment('hits');
+  // The floor for any wrapper: the exact script call that set/increment send, made by raw ioredis
+  // (fresh JSON, the same keys), with no validation, key building or reply parsing around it.
+  const [setSha, ...setTemplate] = await captureEvalsha(manager, () => state.set('k0', payload(0)));
+  const entryPrefix = setTemplate[1].slice(0, -'k0'.length);
+  const scriptSet = (i) =>
+    raw.evalsha(
+      setSha,
+      3,
+      `${entryPrefix}k${i % 100}`,
+      setTemplate[2],
+      setTemplate[3],
+      `k${i % 100}`,
+      JSON.stringify(payload(i)),
+    );
+  const incrementCall = await captureEvalsha(manager, () => state.increment('hits'));
+  const scriptIncrement = () => raw.evalsha(...incrementCall);
   const runs = [
     { label: 'set, 1 at a time', total: OPS, inflight: 1, raw: rawSet, ours: oursSet },
     { label: 'get, 1 at a time', total: OPS, inflight: 1, raw: rawGet, ours: oursGet },
@@ -188,9 +205,38 @@ try {
       raw: rawVersionedSet,
       ours: oursSet,
     },
+    // Not targets: how far the script alone is from HSET, and what the wrapper adds to it.
+    {
+      label: "set's script sent by raw ioredis vs HSET, 1 at a time",
+      total: OPS,
+      inflight: 1,
+      raw: rawSet,
+      ours: scriptSet,
+    },
+    {
+      label: "set vs set's script sent by raw ioredis, 1 at a time",
+      total: OPS,
+      inflight: 1,
+      raw: scriptSet,
+      ours: oursSet,
+    },
     { label: 'set, 100 in flight', total: INFLIGHT_OPS, inflight: 100, raw: rawSet, ours: oursSet },
     { label: 'get, 100 in flight', total: INFLIGHT_OPS, inflight: 100, raw: rawGet, ours: oursGet },
     { label: 'increment vs HINCRBY, 1 at a time', total: OPS, inflight: 1, raw: rawIncrement, ours: oursIncrement },
+    {
+      label: "increment's script sent by raw ioredis vs HINCRBY, 1 at a time",
+      total: OPS,
+      inflight: 1,
+      raw: rawIncrement,
+      ours: scriptIncrement,
+    },
+    {
+      label: "increment vs increment's script sent by raw ioredis, 1 at a time",
+      total: OPS,
+      inflight: 1,
+      raw: scriptIncrement,
+      ours: oursIncrement,
+    },
     {
       label: 'increment vs HINCRBY, 100 in flight',
       total: INFLIGHT_OPS,

@@ -388,7 +388,6 @@ export class StateManager extends EventEmitter<StateManagerEvents> {
     this.#assertOpen();
     const checked = assertKey(key);
     assertOptions(options);
-    assertOptions(options);
     const proto = typeof patch === 'object' && patch !== null ? (Object.getPrototypeOf(patch) as unknown) : undefined;
     if (proto !== Object.prototype && proto !== null) {
       throw new StateError('INVALID_VALUE', 'patch must be a plain object', { key: checked });
