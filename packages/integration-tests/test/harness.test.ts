@@ -3,7 +3,7 @@ import { MessageBusWrapper } from '@shim/message-bus';
 import { waitFor } from '@shim/testing';
 import { fileURLToPath } from 'node:url';
 import { LiveView } from '../src/live-view.js';
-import { spawnWorker } from '../src/swarm/spawn.js';
+import { parseWorkerOutput, spawnWorker } from '../src/swarm/spawn.js';
 import { runSupervisor, type SupervisorEvent } from '../src/swarm/supervisor.js';
 import { startSwarmWorker, type WorkerEvent } from '../src/swarm/worker.js';
 import { countWords } from '../src/swarm/word-count.js';
@@ -63,6 +63,73 @@ describe('the swarm in one process (the same code the worker processes run)', ()
     expect(result.violations).toBe(1);
   });
 
+  it("records a lock violation when the holder's mark disappears while it works", async () => {
+    const manager = await createManager();
+    const scope = 'vanished-mark';
+    const { StateManager } = await import('@shim/state');
+    const state = new StateManager(manager, { scope });
+    afterTest(() => state.close());
+    const worker = await startSwarmWorker({ manager, id: 'w', scope, work: async () => state.delete('holder:r') });
+    afterTest(() => worker.stop());
+    const result = await runSupervisor({
+      manager,
+      scope,
+      tasks: [{ id: 'x', priority: 1, workMs: 1, resource: 'r' }],
+      timeoutMs: 20_000,
+    });
+    expect(result.violations).toBe(1);
+    expect(await state.get('holder:r')).toBeNull();
+  });
+
+  it("registers again by itself when the registry's keys are lost, and says so", async () => {
+    const manager = await createManager();
+    const events: WorkerEvent[] = [];
+    const worker = await startSwarmWorker({
+      manager,
+      id: 'w',
+      scope: 'lost-keys',
+      heartbeatMs: 100,
+      onEvent: (event) => events.push(event),
+    });
+    afterTest(() => worker.stop());
+    const redis = manager.getConnection();
+    const base = `${manager.namespace}:workers:{${manager.namespace}}`;
+    await redis.del(
+      ...['alive', 'info', 'status', 'incarnation', 'changes', 'version'].map((name) => `${base}:${name}`),
+    );
+    await waitFor(() => events.find((event) => event.event === 'registered-again'), { timeoutMs: 10_000 });
+    expect(await redis.hexists(`${base}:info`, 'w')).toBe(1);
+  });
+
+  it('reports a failure of one of its components as an error event and keeps running', async () => {
+    const manager = await createManager();
+    const events: WorkerEvent[] = [];
+    const worker = await startSwarmWorker({
+      manager,
+      id: 'w',
+      scope: 'failing-sink',
+      onEvent: (event) => {
+        if (event.event === 'instruction') throw new Error('the event sink broke');
+        events.push(event);
+      },
+    });
+    afterTest(() => worker.stop());
+    const bus = new MessageBusWrapper(manager, { sender: 'supervisor' });
+    afterTest(() => bus.close());
+    await bus.send('w', { instruction: 'hello' });
+    const error = await waitFor(() => events.find((event) => event.event === 'error'));
+    expect(error).toMatchObject({ worker: 'w', source: 'bus' });
+    expect(String(error['message'])).toContain('the event sink broke');
+    // Still working: it takes and finishes a task afterwards.
+    const result = await runSupervisor({
+      manager,
+      scope: 'failing-sink',
+      tasks: [{ id: 'after', priority: 1, workMs: 1 }],
+      timeoutMs: 20_000,
+    });
+    expect([...result.records.keys()]).toEqual(['after']);
+  });
+
   it('does not count the mark a dead holder left behind as a violation', async () => {
     const manager = await createManager();
     const scope = 'dead-holder';
@@ -105,6 +172,58 @@ describe('the swarm in one process (the same code the worker processes run)', ()
     });
     expect([...result.records.keys()]).toEqual(['good']);
     expect(result.deadLetters.map((letter) => [letter.jobId, letter.error.message])).toEqual([['bad', 'cannot']]);
+  });
+
+  it("counts only the tasks it handed out: another run's records in the scope, and their deletion, are ignored", async () => {
+    const manager = await createManager();
+    const scope = 'leftovers';
+    const { StateManager } = await import('@shim/state');
+    const state = new StateManager(manager, { scope });
+    afterTest(() => state.close());
+    const leftover = { runs: 1, worker: 'old', workers: ['old'], startSeq: 1, result: 'old' };
+    await state.set('task:old-1', leftover);
+    await state.set('task:old-2', leftover);
+    const worker = await startSwarmWorker({
+      manager,
+      id: 'w',
+      scope,
+      // Deleting a leftover while the supervisor watches the prefix: a change that is not a record.
+      work: async () => state.delete('task:old-2'),
+    });
+    afterTest(() => worker.stop());
+    const seen: SupervisorEvent[] = [];
+    const result = await runSupervisor({
+      manager,
+      scope,
+      tasks: [{ id: 'new', priority: 1, workMs: 1 }],
+      timeoutMs: 20_000,
+      onEvent: (event) => seen.push(event),
+    });
+    expect([...result.records.keys()]).toEqual(['new']);
+    const done = seen.filter((event) => event.kind === 'task-done');
+    expect(done.map((event) => [event.task, event.done, event.total])).toEqual([['new', 1, 1]]);
+    expect(await state.get('task:old-2')).toBeUndefined();
+  });
+
+  it('reports a failure of one of its own components as an error event and still finishes', async () => {
+    const manager = await createManager();
+    const scope = 'supervisor-sink';
+    const worker = await startSwarmWorker({ manager, id: 'w', scope });
+    afterTest(() => worker.stop());
+    const seen: SupervisorEvent[] = [];
+    const result = await runSupervisor({
+      manager,
+      scope,
+      tasks: [{ id: 'x', priority: 1, workMs: 1 }],
+      timeoutMs: 20_000,
+      onEvent: (event) => {
+        if (event.kind === 'progress') throw new Error('the live view broke');
+        seen.push(event);
+      },
+    });
+    expect([...result.records.keys()]).toEqual(['x']);
+    const errors = seen.flatMap((event) => (event.kind === 'error' ? [event] : []));
+    expect(errors.some((event) => event.source === 'bus' && event.message.includes('the live view broke'))).toBe(true);
   });
 
   it('gives up at its deadline, reporting what is missing', async () => {
@@ -236,5 +355,21 @@ describe('LiveView', () => {
     const empty = new LiveView({ total: 0, interactive: true });
     empty.finish({ ...summary, complete: true });
     expect(output()).toContain(`[${'#'.repeat(30)}] 0/0`);
+  });
+});
+
+describe('parseWorkerOutput', () => {
+  it('parses complete lines into events, keeps the unfinished rest, skips blank lines', () => {
+    const text = '{"event":"ready","worker":"a"}\n\n   \nnot json\n42\n{"no":"event"}\n{"event":"do';
+    expect(parseWorkerOutput(text)).toEqual({
+      events: [
+        { event: 'ready', worker: 'a' },
+        { event: 'output', text: 'not json' },
+        { event: 'output', text: '42' },
+        { event: 'output', text: '{"no":"event"}' },
+      ],
+      rest: '{"event":"do',
+    });
+    expect(parseWorkerOutput('{"event":"done"}\n')).toEqual({ events: [{ event: 'done' }], rest: '' });
   });
 });

@@ -1,6 +1,6 @@
 import { RedisConnectionManager } from '@shim/connection';
 import { RedisServer } from '@shim/testing';
-import type { SwarmTask } from './protocol.js';
+import type { SwarmTask, TaskRecord } from './protocol.js';
 import { spawnWorker, type WorkerProcess } from './spawn.js';
 import { runSupervisor, type SupervisorResult } from './supervisor.js';
 
@@ -38,6 +38,27 @@ export interface SoakReport {
   kills: number;
   violations: number;
   wallSeconds: number;
+}
+
+/**
+ * What a soak's tasks became: completed (a record in shared state), dead-lettered, or lost
+ * (neither); and which ran more than once, telling apart those whose first finisher was killed.
+ */
+export function soakFigures(run: {
+  tasks: readonly SwarmTask[];
+  records: ReadonlyMap<string, TaskRecord>;
+  deadLetters: ReadonlyArray<{ jobId: string }>;
+  killed: ReadonlySet<string>;
+}): Pick<SoakReport, 'completed' | 'deadLettered' | 'lost' | 'ranTwice' | 'ranTwiceAfterKill'> {
+  const dead = new Set(run.deadLetters.map((letter) => letter.jobId));
+  const reruns = [...run.records.values()].filter((record) => record.runs > 1);
+  return {
+    completed: run.records.size,
+    deadLettered: dead.size,
+    lost: run.tasks.filter((task) => !run.records.has(task.id) && !dead.has(task.id)).length,
+    ranTwice: reruns.length,
+    ranTwiceAfterKill: reruns.filter((record) => run.killed.has(String(record.workers[0]))).length,
+  };
 }
 
 /**
@@ -135,15 +156,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       },
     });
     await faulting;
-    const records = [...result.records.values()];
-    const dead = new Set(result.deadLetters.map((letter) => letter.jobId));
     return {
       tasks: options.tasks,
-      completed: result.records.size,
-      deadLettered: dead.size,
-      lost: tasks.filter((task) => !result!.records.has(task.id) && !dead.has(task.id)).length,
-      ranTwice: records.filter((record) => record.runs > 1).length,
-      ranTwiceAfterKill: records.filter((record) => record.runs > 1 && killed.has(record.workers[0] ?? '')).length,
+      ...soakFigures({ tasks, records: result.records, deadLetters: result.deadLetters, killed }),
       ranTwiceAllowed: kills * options.concurrency,
       restarts,
       kills,

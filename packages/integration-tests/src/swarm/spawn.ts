@@ -19,6 +19,31 @@ export interface WorkerProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/**
+ * Splits what a worker printed into its complete lines, each one event: the JSON object it printed,
+ * or `{ event: 'output', text }` for anything else (a stray log line, JSON that is not an event).
+ * Blank lines are skipped; `rest` is the unfinished last line, to prepend to the next chunk.
+ */
+export function parseWorkerOutput(text: string): { events: WorkerProcess['events']; rest: string } {
+  const lines = text.split('\n');
+  // split() always returns at least one element: the text after the last newline.
+  const rest = lines.pop() as string;
+  const events: WorkerProcess['events'] = [];
+  for (const line of lines) {
+    if (line.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      value = undefined;
+    }
+    const isEvent =
+      typeof value === 'object' && value !== null && typeof (value as { event?: unknown }).event === 'string';
+    events.push(isEvent ? (value as WorkerProcess['events'][number]) : { event: 'output', text: line });
+  }
+  return { events, rest };
+}
+
 /** Starts a swarm worker in its own Node.js process (TypeScript sources through tsx). */
 export function spawnWorker(args: WorkerProcessArgs, options: { stderr?: 'inherit' | 'ignore' } = {}): WorkerProcess {
   const child = spawn(
@@ -30,17 +55,9 @@ export function spawnWorker(args: WorkerProcessArgs, options: { stderr?: 'inheri
   const waiters = new Set<() => void>();
   let buffer = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    buffer += chunk;
-    const lines = buffer.split('\n');
-    buffer = lines.pop() ?? '';
-    for (const line of lines) {
-      if (line.trim() === '') continue;
-      try {
-        events.push(JSON.parse(line) as WorkerProcess['events'][number]);
-      } catch {
-        events.push({ event: 'output', text: line });
-      }
-    }
+    const parsed = parseWorkerOutput(buffer + chunk);
+    buffer = parsed.rest;
+    events.push(...parsed.events);
     for (const waiter of waiters) waiter();
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
