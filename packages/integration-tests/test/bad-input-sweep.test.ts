@@ -272,6 +272,37 @@ const NESTED: ReadonlyArray<[label: string, value: () => unknown, path: string]>
   ['a nested function', () => ({ list: [() => 1] }), 'list[0]'],
 ];
 
+/**
+ * The cases of one call given each value JSON would not keep: UNFAITHFUL ones (the message names
+ * `root`) and NESTED ones (it names the path under `root`).
+ */
+function unfaithfulCases({
+  call,
+  run,
+  code,
+  root,
+}: {
+  call: (label: string) => string;
+  run: (ctx: Sweep, value: unknown) => unknown;
+  code: Code;
+  root: string;
+}): Array<Omit<Case, 'package'>> {
+  return [
+    ...UNFAITHFUL.map(([label, value]) => ({
+      call: call(label),
+      run: (ctx: Sweep) => run(ctx, value()),
+      code,
+      mentions: root,
+    })),
+    ...NESTED.map(([label, value, path]) => ({
+      call: call(label),
+      run: (ctx: Sweep) => run(ctx, value()),
+      code,
+      mentions: `${root}.${path}`,
+    })),
+  ];
+}
+
 type Schema = Parameters<MessageBusWrapper['channel']>[1];
 
 function schemaOf(check: (value: unknown) => boolean, message: string): Schema {
@@ -545,18 +576,12 @@ const busCases = forPackage('message-bus', [
     code: 'INVALID_CHANNEL' as const,
     mentions: 'channel',
   })),
-  ...UNFAITHFUL.map(([label, value]) => ({
-    call: `MessageBusWrapper.publish('c', <${label}>)`,
-    run: (ctx: Sweep) => ctx.bus().publish('c', value()),
-    code: 'UNSERIALIZABLE_MESSAGE' as const,
-    mentions: 'message',
-  })),
-  ...NESTED.map(([label, value, path]) => ({
-    call: `MessageBusWrapper.publish('c', <${label}>)`,
-    run: (ctx: Sweep) => ctx.bus().publish('c', value()),
-    code: 'UNSERIALIZABLE_MESSAGE' as const,
-    mentions: `message.${path}`,
-  })),
+  ...unfaithfulCases({
+    call: (label) => `MessageBusWrapper.publish('c', <${label}>)`,
+    run: (ctx, value) => ctx.bus().publish('c', value),
+    code: 'UNSERIALIZABLE_MESSAGE',
+    root: 'message',
+  }),
   {
     call: "MessageBusWrapper.publish('c', <1 MiB string>) (default maxMessageBytes)",
     run: (ctx) => ctx.bus().publish('c', 'x'.repeat(1_048_576)),
@@ -708,18 +733,12 @@ const busCases = forPackage('message-bus', [
     code: 'INVALID_RECIPIENT' as const,
     mentions: 'recipient',
   })),
-  ...UNFAITHFUL.map(([label, value]) => ({
-    call: `MessageBusWrapper.send('w1', <${label}>)`,
-    run: (ctx: Sweep) => ctx.bus().send('w1', value()),
-    code: 'UNSERIALIZABLE_MESSAGE' as const,
-    mentions: 'message',
-  })),
-  ...NESTED.map(([label, value, path]) => ({
-    call: `MessageBusWrapper.send('w1', <${label}>)`,
-    run: (ctx: Sweep) => ctx.bus().send('w1', value()),
-    code: 'UNSERIALIZABLE_MESSAGE' as const,
-    mentions: `message.${path}`,
-  })),
+  ...unfaithfulCases({
+    call: (label) => `MessageBusWrapper.send('w1', <${label}>)`,
+    run: (ctx, value) => ctx.bus().send('w1', value),
+    code: 'UNSERIALIZABLE_MESSAGE',
+    root: 'message',
+  }),
   {
     call: "MessageBusWrapper.send('w1', <1 MiB string>)",
     run: (ctx) => ctx.bus().send('w1', 'x'.repeat(1_048_576)),
@@ -1237,18 +1256,12 @@ const queueCases = forPackage('task-queue', [
     sync: true,
   })),
   // addJob: data
-  ...UNFAITHFUL.map(([label, value]) => ({
-    call: `TaskQueueWrapper.addJob(<${label}>)`,
-    run: (ctx: Sweep) => ctx.queue().addJob(value()),
-    code: 'INVALID_DATA' as const,
-    mentions: 'data',
-  })),
-  ...NESTED.map(([label, value, path]) => ({
-    call: `TaskQueueWrapper.addJob(<${label}>)`,
-    run: (ctx: Sweep) => ctx.queue().addJob(value()),
-    code: 'INVALID_DATA' as const,
-    mentions: `data.${path}`,
-  })),
+  ...unfaithfulCases({
+    call: (label) => `TaskQueueWrapper.addJob(<${label}>)`,
+    run: (ctx, value) => ctx.queue().addJob(value),
+    code: 'INVALID_DATA',
+    root: 'data',
+  }),
   {
     call: 'TaskQueueWrapper.addJob(<512 KiB string>) (default maxDataBytes)',
     run: (ctx) => ctx.queue().addJob('x'.repeat(524_288)),

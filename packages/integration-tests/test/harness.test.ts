@@ -1,15 +1,45 @@
 import { describe, expect, it, inject, vi } from 'vitest';
+import type { RedisConnectionManager } from '@shim/connection';
 import { MessageBusWrapper } from '@shim/message-bus';
+import { StateManager } from '@shim/state';
 import { waitFor } from '@shim/testing';
 import { fileURLToPath } from 'node:url';
 import { LiveView } from '../src/live-view.js';
 import { parseWorkerOutput, spawnWorker } from '../src/swarm/spawn.js';
-import { runSupervisor, type SupervisorEvent } from '../src/swarm/supervisor.js';
-import { startSwarmWorker, type WorkerEvent } from '../src/swarm/worker.js';
+import type { SwarmTask } from '../src/swarm/protocol.js';
+import { runSupervisor, type SupervisorEvent, type SupervisorResult } from '../src/swarm/supervisor.js';
+import { startSwarmWorker, type SwarmWorkerOptions, type WorkerEvent } from '../src/swarm/worker.js';
 import { countWords } from '../src/swarm/word-count.js';
 import { afterTest, createManager, mixedTasks } from './helpers.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
+
+/** A task that needs the exclusive resource `r`. */
+const LOCKED_TASK: SwarmTask = { id: 'x', priority: 1, workMs: 1, resource: 'r' };
+
+/** A StateManager on `scope` (closed after the test). */
+function stateOf(manager: RedisConnectionManager, scope: string): StateManager {
+  const state = new StateManager(manager, { scope });
+  afterTest(() => state.close());
+  return state;
+}
+
+/** One in-process worker `w` on `scope` (stopped after the test), then a supervisor run of `tasks`. */
+async function runOneWorker(
+  manager: RedisConnectionManager,
+  scope: string,
+  options: { work?: SwarmWorkerOptions['work']; tasks?: SwarmTask[]; onEvent?: (event: SupervisorEvent) => void } = {},
+): Promise<SupervisorResult> {
+  const worker = await startSwarmWorker({ manager, id: 'w', scope, ...(options.work ? { work: options.work } : {}) });
+  afterTest(() => worker.stop());
+  return runSupervisor({
+    manager,
+    scope,
+    tasks: options.tasks ?? [LOCKED_TASK],
+    timeoutMs: 20_000,
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+  });
+}
 
 describe('the swarm in one process (the same code the worker processes run)', () => {
   it('workers count words under locks, report progress, read their inbox and stop cleanly', async () => {
@@ -43,40 +73,17 @@ describe('the swarm in one process (the same code the worker processes run)', ()
   it('records a lock violation when someone else marks the resource while the holder works', async () => {
     const manager = await createManager();
     const scope = 'violation';
-    const { StateManager } = await import('@shim/state');
-    const state = new StateManager(manager, { scope });
-    afterTest(() => state.close());
+    const state = stateOf(manager, scope);
     // A second holder inside the lock at the same time would leave its own mark.
-    const worker = await startSwarmWorker({
-      manager,
-      id: 'w',
-      scope,
-      work: async () => state.set('holder:r', 'intruder'),
-    });
-    afterTest(() => worker.stop());
-    const result = await runSupervisor({
-      manager,
-      scope,
-      tasks: [{ id: 'x', priority: 1, workMs: 1, resource: 'r' }],
-      timeoutMs: 20_000,
-    });
+    const result = await runOneWorker(manager, scope, { work: async () => state.set('holder:r', 'intruder') });
     expect(result.violations).toBe(1);
   });
 
   it("records a lock violation when the holder's mark disappears while it works", async () => {
     const manager = await createManager();
     const scope = 'vanished-mark';
-    const { StateManager } = await import('@shim/state');
-    const state = new StateManager(manager, { scope });
-    afterTest(() => state.close());
-    const worker = await startSwarmWorker({ manager, id: 'w', scope, work: async () => state.delete('holder:r') });
-    afterTest(() => worker.stop());
-    const result = await runSupervisor({
-      manager,
-      scope,
-      tasks: [{ id: 'x', priority: 1, workMs: 1, resource: 'r' }],
-      timeoutMs: 20_000,
-    });
+    const state = stateOf(manager, scope);
+    const result = await runOneWorker(manager, scope, { work: async () => state.delete('holder:r') });
     expect(result.violations).toBe(1);
     expect(await state.get('holder:r')).toBeNull();
   });
@@ -133,19 +140,10 @@ describe('the swarm in one process (the same code the worker processes run)', ()
   it('does not count the mark a dead holder left behind as a violation', async () => {
     const manager = await createManager();
     const scope = 'dead-holder';
-    const { StateManager } = await import('@shim/state');
-    const state = new StateManager(manager, { scope });
-    afterTest(() => state.close());
+    const state = stateOf(manager, scope);
     // A holder SIGKILLed inside the lock never clears its mark; its lock expires and the next holder comes in.
     await state.set('holder:r', 'killed-worker/task/1');
-    const worker = await startSwarmWorker({ manager, id: 'w', scope });
-    afterTest(() => worker.stop());
-    const result = await runSupervisor({
-      manager,
-      scope,
-      tasks: [{ id: 'x', priority: 1, workMs: 1, resource: 'r' }],
-      timeoutMs: 20_000,
-    });
+    const result = await runOneWorker(manager, scope);
     expect(result.records.size).toBe(1);
     expect(result.violations).toBe(0);
     expect(await state.get('holder:r')).toBeNull();
@@ -153,22 +151,12 @@ describe('the swarm in one process (the same code the worker processes run)', ()
 
   it('finishes when a task that always fails is in the dead-letter queue', async () => {
     const manager = await createManager();
-    const scope = 'failing';
-    const worker = await startSwarmWorker({
-      manager,
-      id: 'w',
-      scope,
+    const result = await runOneWorker(manager, 'failing', {
       work: (task) => (task.id === 'bad' ? Promise.reject(new Error('cannot')) : Promise.resolve('ok')),
-    });
-    afterTest(() => worker.stop());
-    const result = await runSupervisor({
-      manager,
-      scope,
       tasks: [
         { id: 'good', priority: 1, workMs: 1 },
         { id: 'bad', priority: 1, workMs: 1 },
       ],
-      timeoutMs: 20_000,
     });
     expect([...result.records.keys()]).toEqual(['good']);
     expect(result.deadLetters.map((letter) => [letter.jobId, letter.error.message])).toEqual([['bad', 'cannot']]);
@@ -177,26 +165,15 @@ describe('the swarm in one process (the same code the worker processes run)', ()
   it("counts only the tasks it handed out: another run's records in the scope, and their deletion, are ignored", async () => {
     const manager = await createManager();
     const scope = 'leftovers';
-    const { StateManager } = await import('@shim/state');
-    const state = new StateManager(manager, { scope });
-    afterTest(() => state.close());
+    const state = stateOf(manager, scope);
     const leftover = { runs: 1, worker: 'old', workers: ['old'], startSeq: 1, result: 'old' };
     await state.set('task:old-1', leftover);
     await state.set('task:old-2', leftover);
-    const worker = await startSwarmWorker({
-      manager,
-      id: 'w',
-      scope,
+    const seen: SupervisorEvent[] = [];
+    const result = await runOneWorker(manager, scope, {
       // Deleting a leftover while the supervisor watches the prefix: a change that is not a record.
       work: async () => state.delete('task:old-2'),
-    });
-    afterTest(() => worker.stop());
-    const seen: SupervisorEvent[] = [];
-    const result = await runSupervisor({
-      manager,
-      scope,
       tasks: [{ id: 'new', priority: 1, workMs: 1 }],
-      timeoutMs: 20_000,
       onEvent: (event) => seen.push(event),
     });
     expect([...result.records.keys()]).toEqual(['new']);
@@ -207,15 +184,9 @@ describe('the swarm in one process (the same code the worker processes run)', ()
 
   it('reports a failure of one of its own components as an error event and still finishes', async () => {
     const manager = await createManager();
-    const scope = 'supervisor-sink';
-    const worker = await startSwarmWorker({ manager, id: 'w', scope });
-    afterTest(() => worker.stop());
     const seen: SupervisorEvent[] = [];
-    const result = await runSupervisor({
-      manager,
-      scope,
+    const result = await runOneWorker(manager, 'supervisor-sink', {
       tasks: [{ id: 'x', priority: 1, workMs: 1 }],
-      timeoutMs: 20_000,
       onEvent: (event) => {
         if (event.kind === 'progress') throw new Error('the live view broke');
         seen.push(event);

@@ -8,24 +8,12 @@ import { Redis } from 'ioredis';
 import { RedisConnectionManager } from '@shim/connection';
 import { startRedis } from '../../../scripts/throwaway-redis.mjs';
 import { StateManager } from '../dist/index.js';
-import { captureEvalsha } from './capture.mjs';
+import { captureEvalsha, fmt, median, payload } from './common.mjs';
 
 const OPS = Number(process.env.BENCH_OPS ?? 30_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const INFLIGHT = Number(process.env.BENCH_INFLIGHT ?? 100);
 
-const payload = (index) => ({
-  task: `task-${index % 1000}`,
-  owner: 'worker-7',
-  step: index,
-  status: 'running',
-  note: 'refactoring src/components/Button.tsx; tests next',
-  files: ['src/components/Button.tsx', 'src/components/Button.test.tsx'],
-});
-
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const fmt = (n, digits = 0) =>
-  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 async function serverCpu(redis) {
   const info = await redis.info('cpu');

@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { RedisConnectionManager } from '@shim/connection';
 import { startRedis } from '../../../scripts/throwaway-redis.mjs';
 import { StateManager } from '../dist/index.js';
-import { captureEvalsha } from './capture.mjs';
+import { captureEvalsha, fmt, median, payload } from './common.mjs';
 
 const require = createRequire(import.meta.url);
 const OPS = Number(process.env.BENCH_OPS ?? 10_000);
@@ -17,19 +17,6 @@ const INFLIGHT_OPS = Number(process.env.BENCH_INFLIGHT_OPS ?? 30_000);
 const UPDATES = Number(process.env.BENCH_UPDATES ?? 2_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 
-// About 200 bytes of JSON, like a shared plan entry.
-const payload = (index) => ({
-  task: `task-${index % 1000}`,
-  owner: 'worker-7',
-  step: index,
-  status: 'running',
-  note: 'refactoring src/components/Button.tsx; tests next',
-  files: ['src/components/Button.tsx', 'src/components/Button.test.tsx'],
-});
-
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const fmt = (n, digits = 0) =>
-  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** ops/s of `total` calls of `fn(index)`, `inflight` at a time. */
