@@ -14,7 +14,6 @@ const OPS = Number(process.env.BENCH_OPS ?? 30_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const INFLIGHT = Number(process.env.BENCH_INFLIGHT ?? 100);
 
-
 async function serverCpu(redis) {
   const info = await redis.info('cpu');
   const user = Number(/used_cpu_user:(\S+)/.exec(info)[1]);
