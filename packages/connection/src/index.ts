@@ -23,6 +23,7 @@ export {
 export type { ClosedErrorCode, ConnectionErrorCode, ConnectionErrorOptions, UnavailableErrorCode } from './errors.js';
 export { hashTag, joinKey, namespaceProblem } from './keys.js';
 export { isFaithfulJson, jsonProblem, parseJsonWithoutProto, type FaithfulJsonOptions } from './json.js';
+export { emitSafely, toError, type SafeEmitter } from './emit.js';
 export { luaScript, runLuaScript } from './lua-script.js';
 export type { LuaScript, LuaScriptCall } from './lua-script.js';
 export type { KeyPart } from './keys.js';

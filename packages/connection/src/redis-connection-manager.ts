@@ -16,6 +16,7 @@ import type {
   HealthReport,
   RedisConnectionManagerEvents,
 } from './events.js';
+import { emitSafely } from './emit.js';
 import { backoffDelay } from './internal/backoff.js';
 import { classifyFailure } from './internal/classify.js';
 import { Redactor } from './internal/redact.js';
@@ -834,11 +835,6 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
    * and an error thrown by a listener is routed to `error`.
    */
   #emit<K extends keyof RedisConnectionManagerEvents>(event: K, ...args: RedisConnectionManagerEvents[K]): void {
-    if (event === 'error' && this.listenerCount('error') === 0) return;
-    try {
-      (this.emit as (event: string, ...args: unknown[]) => boolean)(event, ...args);
-    } catch (error) {
-      if (event !== 'error') this.#emit('error', error instanceof Error ? error : new Error(String(error)));
-    }
+    emitSafely(this, event, ...args);
   }
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
-import { luaScript, runLuaScript, type RedisConnectionManager } from '@shim/connection';
+import { emitSafely, luaScript, runLuaScript, type RedisConnectionManager } from '@shim/connection';
 import type { Redis } from 'ioredis';
 import { parseEnvelope, type Envelope, type MessageCodec } from './codec.js';
 import { MessageBusError, MessageHandlerError, MessageValidationError, formatIssues } from './errors.js';
@@ -591,12 +591,7 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
 
   /** Emits without ever throwing: an `error` with no listener is dropped; a throwing listener is routed to `error`. */
   #emit<K extends keyof MessageBusEvents>(event: K, ...args: MessageBusEvents[K]): void {
-    if (event === 'error' && this.listenerCount('error') === 0) return;
-    try {
-      (this.emit as (event: string, ...args: unknown[]) => boolean)(event, ...args);
-    } catch (error) {
-      if (event !== 'error') this.#emit('error', error instanceof Error ? error : new Error(describeError(error)));
-    }
+    emitSafely(this, event, ...args);
   }
 }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { runLuaScript, type LuaScript, type RedisConnectionManager } from '@shim/connection';
+import { emitSafely, runLuaScript, toError, type LuaScript, type RedisConnectionManager } from '@shim/connection';
 import type { Redis } from 'ioredis';
 import { LockError, StateConflictError, StateError } from './errors.js';
 import type { ChangeHandler, ChangeType, StateChange, StateManagerEvents, Unsubscribe } from './events.js';
@@ -915,20 +915,11 @@ export class StateManager extends EventEmitter<StateManagerEvents> {
   }
 
   #safeEmit<TEvent extends 'resubscribed' | 'lockLost'>(event: TEvent, ...args: StateManagerEvents[TEvent]): void {
-    try {
-      (this.emit as (event: string, ...rest: unknown[]) => boolean)(event, ...args);
-    } catch (error) {
-      this.#emitError(error);
-    }
+    emitSafely(this, event, ...args);
   }
 
   #emitError(error: unknown): void {
-    if (this.listenerCount('error') === 0) return;
-    try {
-      this.emit('error', error instanceof Error ? error : new Error(String(error)));
-    } catch {
-      // A throwing error listener has nowhere left to report to.
-    }
+    emitSafely(this, 'error', toError(error));
   }
 
   #assertOpen(): void {

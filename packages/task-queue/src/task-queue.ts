@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { RedisConnectionManager } from '@shim/connection';
-import { jsonProblem } from '@shim/connection';
+import { emitSafely, jsonProblem, toError } from '@shim/connection';
 import { Queue, QueueEvents, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DeadLetter } from './dead-letter.js';
@@ -573,20 +573,11 @@ export class TaskQueueWrapper<TData, TResult = unknown> extends EventEmitter<Tas
   }
 
   #emitSafely(deadLetter: DeadLetter<TData>): void {
-    try {
-      this.emit('dead-letter', deadLetter);
-    } catch (error) {
-      this.#emitError(error);
-    }
+    emitSafely(this, 'dead-letter', deadLetter);
   }
 
   #emitError(error: unknown): void {
-    if (this.listenerCount('error') === 0) return;
-    try {
-      this.emit('error', error instanceof Error ? error : new Error(String(error)));
-    } catch {
-      // A throwing error listener has nowhere left to report to.
-    }
+    emitSafely(this, 'error', toError(error));
   }
 
   #assertOpen(): void {

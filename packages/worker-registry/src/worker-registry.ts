@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { runLuaScript, type LuaScript, type RedisConnectionManager } from '@shim/connection';
+import { emitSafely, runLuaScript, toError, type LuaScript, type RedisConnectionManager } from '@shim/connection';
 import type { Redis } from 'ioredis';
 import { WorkerRegistryError } from './errors.js';
 import { ignore } from './internal/ignore.js';
@@ -620,12 +620,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
   }
 
   #emitError(error: unknown): void {
-    if (this.listenerCount('error') === 0) return;
-    try {
-      this.emit('error', error instanceof Error ? error : new Error(String(error)));
-    } catch {
-      // A throwing error listener has nowhere left to report to.
-    }
+    emitSafely(this, 'error', toError(error));
   }
 
   #assertOpen(): void {

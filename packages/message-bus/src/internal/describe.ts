@@ -1,12 +1,6 @@
-/**
- * A thrown value as text, for messages. Never throws itself: `String()` fails on objects without a
- * prototype (`Object.create(null)`) or with a throwing `toString`.
- */
+import { toError } from '@shim/connection';
+
+/** A thrown value as text, for messages. Never throws (see `toError` of `@shim/connection`). */
 export function describeError(value: unknown): string {
-  if (value instanceof Error) return value.message;
-  try {
-    return String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
+  return toError(value).message;
 }
