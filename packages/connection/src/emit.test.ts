@@ -57,4 +57,27 @@ describe('toError', () => {
     };
     expect(toError(hostile).message).toBe('[object Object]');
   });
+
+  it('never throws, even for a revoked Proxy or a throwing Symbol.toStringTag', () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    expect(toError(proxy).message).toBe('a value that cannot be described was thrown');
+    const tagged = Object.create(null, {
+      [Symbol.toStringTag]: {
+        get() {
+          throw new Error('no tag');
+        },
+      },
+    }) as unknown;
+    expect(toError(tagged).message).toBe('a value that cannot be described was thrown');
+    const emitter = new EventEmitter();
+    const errors: Error[] = [];
+    emitter.on('error', (error: Error) => errors.push(error));
+    emitter.on('ready', () => {
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- a listener throwing a revoked Proxy is the case under test
+      throw proxy;
+    });
+    expect(() => emitSafely(emitter, 'ready')).not.toThrow();
+    expect(errors).toHaveLength(1);
+  });
 });

@@ -6,14 +6,19 @@ export interface SafeEmitter {
 
 /**
  * A thrown value as an `Error`: itself when it is one, else an `Error` whose message is its text.
- * Never throws (`String()` does for `Object.create(null)` or a throwing `toString`).
+ * Never throws: `String()` does for `Object.create(null)` or a throwing `toString`, and even
+ * `instanceof` does for a revoked Proxy.
  */
 export function toError(value: unknown): Error {
-  if (value instanceof Error) return value;
   try {
-    return new Error(String(value));
+    if (value instanceof Error) return value;
+    try {
+      return new Error(String(value));
+    } catch {
+      return new Error(Object.prototype.toString.call(value));
+    }
   } catch {
-    return new Error(Object.prototype.toString.call(value));
+    return new Error('a value that cannot be described was thrown');
   }
 }
 

@@ -12,7 +12,7 @@ const record = (workers: string[]): TaskRecord => ({
 
 describe('soakFigures (the soak accounting)', () => {
   it('counts completed, dead-lettered and lost tasks, and reruns after a kill apart from other reruns', () => {
-    const tasks = ['a', 'b', 'c', 'd', 'e', 'f'].map((id) => ({ id, priority: 1, workMs: 1 }));
+    const tasks = ['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((id) => ({ id, priority: 1, workMs: 1 }));
     const records = new Map<string, TaskRecord>([
       ['a', record(['w1'])],
       // First finished by w2, which was then killed: its completion died with it, w3 ran it again.
@@ -20,15 +20,18 @@ describe('soakFigures (the soak accounting)', () => {
       // Ran twice without a kill (a Redis restart cut its completion).
       ['c', record(['w1', 'w1'])],
       ['d', record(['w3'])],
+      // Finished once by the worker that was later killed: not a rerun.
+      ['f', record(['w2'])],
     ]);
     const figures = soakFigures({
       tasks,
       records,
       // 'e' failed for good; a dead letter of a task that also completed counts once in each.
-      deadLetters: [{ jobId: 'e' }, { jobId: 'd' }],
+      // Two letters of 'e' (it failed for good twice): one task.
+      deadLetters: [{ jobId: 'e' }, { jobId: 'e' }, { jobId: 'd' }],
       killed: new Set(['w2']),
     });
-    expect(figures).toEqual({ completed: 4, deadLettered: 2, lost: 1, ranTwice: 2, ranTwiceAfterKill: 1 });
+    expect(figures).toEqual({ completed: 5, deadLettered: 2, lost: 1, ranTwice: 2, ranTwiceAfterKill: 1 });
   });
 
   it('reports nothing lost when every task completed', () => {

@@ -5,21 +5,21 @@ import { join } from 'node:path';
 import { countWords } from '../src/swarm/word-count.js';
 
 describe('countWords (the npm start demo work)', () => {
-  const withFile = (text: string): string => {
+  const withFile = (text: string): { dir: string; file: string } => {
     const dir = mkdtempSync(join(tmpdir(), 'shim-words-'));
     const file = join(dir, 'sample.txt');
     writeFileSync(file, text);
-    return file;
+    return { dir, file };
   };
 
   it('counts the words of the task file after waiting workMs', async () => {
-    const file = withFile('  one two\tthree\n\nfour  ');
+    const { dir, file } = withFile('  one two\tthree\n\nfour  ');
     try {
       await expect(
         countWords({ id: 't', priority: 1, workMs: 1, file }, new AbortController().signal),
       ).resolves.toEqual({ file, words: 4 });
     } finally {
-      rmSync(file, { force: true });
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -18,7 +18,9 @@ export const fmt = (n, digits = 0) =>
 
 /**
  * Captures the EVALSHA arguments that a StateManager call sends on `manager`'s command
- * connection, so a bench can replay the same script with raw ioredis and no wrapper.
+ * connection, so a bench can replay the same script with raw ioredis and no wrapper. It takes the
+ * first EVALSHA sent on that connection by anyone: run it with no other StateManager activity
+ * (the benches turn the cleanup timer off with `cleanupIntervalMs: 0`).
  */
 export async function captureEvalsha(manager, call) {
   const connection = manager.getConnection();

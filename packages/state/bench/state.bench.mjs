@@ -168,11 +168,15 @@ try {
   // The floor for any wrapper: the exact script call that set/increment send, made by raw ioredis
   // (fresh JSON, the same keys), with no validation, key building or reply parsing around it.
   const [setSha, ...setTemplate] = await captureEvalsha(manager, () => state.set('k0', payload(0)));
+  // A plain set sends 3 keys (entry, index, expiries) and ARGV [key, json]; replaying anything else would measure something else.
+  if (setTemplate.length !== 6 || setTemplate[0] !== 3 || setTemplate[4] !== 'k0') {
+    throw new Error(`set's script call changed shape: ${JSON.stringify(setTemplate.slice(0, 5))}; update this bench`);
+  }
   const entryPrefix = setTemplate[1].slice(0, -'k0'.length);
   const scriptSet = (i) =>
     raw.evalsha(
       setSha,
-      3,
+      setTemplate[0],
       `${entryPrefix}k${i % 100}`,
       setTemplate[2],
       setTemplate[3],
