@@ -2,6 +2,7 @@ import { describe, expect, it, inject, vi } from 'vitest';
 import type { RedisConnectionManager } from '@shim/connection';
 import { MessageBusWrapper } from '@shim/message-bus';
 import { StateManager } from '@shim/state';
+import { registryKeys } from '@shim/worker-registry';
 import { waitFor } from '@shim/testing';
 import { fileURLToPath } from 'node:url';
 import { LiveView } from '../src/live-view.js';
@@ -100,12 +101,10 @@ describe('the swarm in one process (the same code the worker processes run)', ()
     });
     afterTest(() => worker.stop());
     const redis = manager.getConnection();
-    const base = `${manager.namespace}:workers:{${manager.namespace}}`;
-    await redis.del(
-      ...['alive', 'info', 'status', 'incarnation', 'changes', 'version'].map((name) => `${base}:${name}`),
-    );
+    const keys = registryKeys(manager.namespace);
+    await redis.del(...keys.all);
     await waitFor(() => events.find((event) => event.event === 'registered-again'), { timeoutMs: 10_000 });
-    expect(await redis.hexists(`${base}:info`, 'w')).toBe(1);
+    expect(await redis.hexists(keys.info, 'w')).toBe(1);
   });
 
   it('reports a failure of one of its components as an error event and keeps running', async () => {
