@@ -1,7 +1,12 @@
 export { RedisConnectionManager } from './redis-connection-manager.js';
-export type { ConnectionManagerState, DedicatedConnectionOptions, ServerInfo } from './redis-connection-manager.js';
-export { DEFAULT_CONNECTION_OPTIONS, resolveConfig } from './options.js';
-export type { RedisConfig, ReconnectOptions, ResolvedConfig } from './options.js';
+export type {
+  ConnectionManagerOptions,
+  ConnectionManagerState,
+  DedicatedConnectionOptions,
+  ServerInfo,
+} from './redis-connection-manager.js';
+export { DEFAULT_CONNECTION_OPTIONS } from './options.js';
+export type { RedisConfig, ReconnectOptions } from './options.js';
 export type {
   ConnectionHealth,
   ConnectionRef,
@@ -21,9 +26,4 @@ export {
   isConnectionError,
 } from './errors.js';
 export type { ClosedErrorCode, ConnectionErrorCode, ConnectionErrorOptions, UnavailableErrorCode } from './errors.js';
-export { hashTag, joinKey, namespaceProblem } from './keys.js';
-export { isFaithfulJson, jsonProblem, parseJsonWithoutProto, type FaithfulJsonOptions } from './json.js';
-export { emitSafely, toError, type SafeEmitter } from './emit.js';
-export { luaScript, runLuaScript } from './lua-script.js';
-export type { LuaScript, LuaScriptCall } from './lua-script.js';
-export type { KeyPart } from './keys.js';
+export type { DeadLetterListOptions, DeadLetterRecord, DeadLetterStore } from './dead-letters.js';

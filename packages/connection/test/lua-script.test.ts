@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { luaScript, runLuaScript } from '../src/index.js';
+import { luaScript, runLuaScript } from '../src/kit.js';
 import { createManager } from './helpers.js';
 
 const ECHO = luaScript("return { KEYS[1], ARGV[1], redis.call('INCR', KEYS[1]) }");

@@ -1,4 +1,4 @@
-import { isFaithfulJson, jsonProblem, parseJsonWithoutProto } from '@shim/connection';
+import { isFaithfulJson, jsonProblem, parseJsonWithoutProto } from '@shim/connection/kit';
 import { MessageBusError } from './errors.js';
 import { describeError } from './internal/describe.js';
 

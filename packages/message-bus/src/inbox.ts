@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
-import { luaScript, runLuaScript, type RedisConnectionManager } from '@shim/connection';
+import { type RedisConnectionManager } from '@shim/connection';
+import { luaScript, runLuaScript } from '@shim/connection/kit';
 import type { Redis } from 'ioredis';
 import type { Envelope } from './codec.js';
 import { MessageBusError, MessageHandlerError, formatIssues } from './errors.js';

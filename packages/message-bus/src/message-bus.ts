@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
-import { emitSafely, luaScript, runLuaScript, type RedisConnectionManager } from '@shim/connection';
+import { type RedisConnectionManager } from '@shim/connection';
+import { emitSafely, luaScript, runLuaScript } from '@shim/connection/kit';
 import type { Redis } from 'ioredis';
 import { parseEnvelope, type Envelope, type MessageCodec } from './codec.js';
 import { MessageBusError, MessageHandlerError, MessageValidationError, formatIssues } from './errors.js';

@@ -1,4 +1,4 @@
-import { namespaceProblem } from '@shim/connection';
+import { namespaceProblem } from '@shim/connection/kit';
 import { StateError } from './errors.js';
 
 /** Options of {@link StateManager}. */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { emitSafely, runLuaScript, toError, type LuaScript, type RedisConnectionManager } from '@shim/connection';
+import { type RedisConnectionManager } from '@shim/connection';
+import { emitSafely, runLuaScript, toError, type LuaScript } from '@shim/connection/kit';
 import type { Redis } from 'ioredis';
 import { LockError, StateConflictError, StateError } from './errors.js';
 import type { ChangeHandler, ChangeType, StateChange, StateManagerEvents, Unsubscribe } from './events.js';

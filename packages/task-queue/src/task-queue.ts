@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { RedisConnectionManager } from '@shim/connection';
-import { emitSafely, jsonProblem, toError } from '@shim/connection';
+import { emitSafely, jsonProblem, toError } from '@shim/connection/kit';
 import { Queue, QueueEvents, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DeadLetter } from './dead-letter.js';

@@ -1,4 +1,4 @@
-import { parseJsonWithoutProto } from '@shim/connection';
+import { parseJsonWithoutProto } from '@shim/connection/kit';
 
 /** Status of a worker. */
 export type WorkerStatus = 'idle' | 'busy' | 'offline';

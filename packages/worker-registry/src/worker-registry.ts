@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { emitSafely, runLuaScript, toError, type LuaScript, type RedisConnectionManager } from '@shim/connection';
+import { type RedisConnectionManager } from '@shim/connection';
+import { emitSafely, runLuaScript, toError, type LuaScript } from '@shim/connection/kit';
 import type { Redis } from 'ioredis';
 import { WorkerRegistryError } from './errors.js';
 import { ignore } from './internal/ignore.js';

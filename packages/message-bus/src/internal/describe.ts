@@ -1,4 +1,4 @@
-import { toError } from '@shim/connection';
+import { toError } from '@shim/connection/kit';
 
 /** A thrown value as text, for messages. Never throws (see `toError` of `@shim/connection`). */
 export function describeError(value: unknown): string {

@@ -1,4 +1,4 @@
-import { isFaithfulJson, jsonProblem, parseJsonWithoutProto } from '@shim/connection';
+import { isFaithfulJson, jsonProblem, parseJsonWithoutProto } from '@shim/connection/kit';
 import { StateError } from '../errors.js';
 
 /** Checks that the JSON `text` fits in `maxBytes` (UTF-8). */

@@ -1,4 +1,4 @@
-import { luaScript as script } from '@shim/connection';
+import { luaScript as script } from '@shim/connection/kit';
 
 /**
  * Time after an entry's TTL at which Redis drops its hash by itself (PEXPIREAT), in case no

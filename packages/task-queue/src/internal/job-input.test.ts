@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jsonProblem } from '@shim/connection';
+import { jsonProblem } from '@shim/connection/kit';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { isTaskQueueError, TaskQueueError, type TaskQueueErrorCode } from '../errors.js';
 import { resolveOptions, type TaskQueueOptions } from '../options.js';

@@ -1,4 +1,4 @@
-import { jsonProblem } from '@shim/connection';
+import { jsonProblem } from '@shim/connection/kit';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { JobsOptions } from 'bullmq';
 import { TaskQueueError } from '../errors.js';

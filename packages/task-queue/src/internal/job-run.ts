@@ -1,4 +1,4 @@
-import { jsonProblem } from '@shim/connection';
+import { jsonProblem } from '@shim/connection/kit';
 import type { Job } from 'bullmq';
 import { TaskQueueError } from '../errors.js';
 import type { JobContext } from '../task-queue.js';

@@ -1,4 +1,4 @@
-import { luaScript as script } from '@shim/connection';
+import { luaScript as script } from '@shim/connection/kit';
 
 // Every script reads the time from Redis, never from the client: liveness is judged by one clock.
 const NOW = `
