@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { type RedisConnectionManager } from '@shim/connection';
-import { emitSafely, runLuaScript, toError, type LuaScript } from '@shim/connection/kit';
+import type { RedisConnectionManager } from '@shim/connection';
+import {
+  emitSafely,
+  runLuaScript,
+  subscriptionHub,
+  toError,
+  type HubUnsubscribe,
+  type LuaScript,
+} from '@shim/connection/kit';
 import type { Redis } from 'ioredis';
 import { LockError, StateConflictError, StateError } from './errors.js';
 import type { ChangeHandler, ChangeType, StateChange, StateManagerEvents, Unsubscribe } from './events.js';
@@ -120,8 +127,13 @@ export interface Lock extends LockContext {
   release(): Promise<boolean>;
 }
 
-interface Subscription {
-  readonly handler: ChangeHandler;
+/** This manager's handlers of one channel or pattern: one listener on the subscription hub. */
+interface Feed {
+  /** The key of a channel feed; undefined for a prefix (pattern) feed. */
+  readonly key: string | undefined;
+  readonly handlers: Set<ChangeHandler>;
+  /** Resolves once Redis confirmed the subscription. */
+  readonly ready: Promise<HubUnsubscribe>;
 }
 
 interface HeldLock {
@@ -173,11 +185,9 @@ export class StateManager extends EventEmitter<StateManagerEvents> {
   readonly #options: ResolvedStateOptions;
   readonly #keys: StateKeys;
   readonly #writerJson: string;
-  readonly #keyHandlers = new Map<string, Set<Subscription>>();
-  readonly #prefixHandlers = new Map<string, Set<Subscription>>();
+  readonly #feeds = new Map<string, Feed>();
   readonly #locks = new Set<HeldLock>();
-  #subscriber: Promise<Redis> | undefined;
-  #subscriptionQueue: Promise<unknown> = Promise.resolve();
+  #offResubscribed: (() => void) | undefined;
   #cleanupTimer: NodeJS.Timeout | undefined;
   #cleaning = false;
   #closing: Promise<void> | undefined;
@@ -448,14 +458,14 @@ export class StateManager extends EventEmitter<StateManagerEvents> {
   async subscribe<TValue = unknown>(key: string, handler: ChangeHandler<TValue>): Promise<Unsubscribe> {
     this.#assertOpen();
     const checked = assertKey(key);
-    return this.#addSubscription(this.#keyHandlers, this.#keys.channel(checked), handler as ChangeHandler);
+    return this.#addSubscription(this.#keys.channel(checked), false, handler as ChangeHandler);
   }
 
   /** Like {@link StateManager.subscribe}, for every key that starts with `prefix` (`''`: every key of the scope). No resync. */
   async subscribePrefix<TValue = unknown>(prefix: string, handler: ChangeHandler<TValue>): Promise<Unsubscribe> {
     this.#assertOpen();
     const checked = assertPrefix(prefix);
-    return this.#addSubscription(this.#prefixHandlers, this.#keys.pattern(checked), handler as ChangeHandler);
+    return this.#addSubscription(this.#keys.pattern(checked), true, handler as ChangeHandler);
   }
 
   /**
@@ -531,24 +541,17 @@ export class StateManager extends EventEmitter<StateManagerEvents> {
 
   /**
    * Stops the cleanup timer, releases the locks this manager holds (best effort), drops every
-   * subscription and closes the subscriber connection. Entries stay. Idempotent.
+   * subscription (the manager's subscriber connection closes when nothing else uses it). Entries
+   * stay; the manager stays connected. Idempotent.
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#cleanupTimer);
       const held = [...this.#locks];
       await Promise.all(held.map((lock) => this.#release(lock).catch(ignore)));
-      this.#keyHandlers.clear();
-      this.#prefixHandlers.clear();
-      await this.#subscriptionQueue.catch(ignore);
-      const subscriber = await this.#subscriber?.catch(ignore);
-      this.#subscriber = undefined;
-      if (subscriber !== undefined) {
-        subscriber.off('message', this.#onMessage);
-        subscriber.off('pmessage', this.#onPatternMessage);
-        subscriber.off('ready', this.#onSubscriberReady);
-        await this.#manager.releaseConnection(subscriber);
-      }
+      const feeds = [...this.#feeds.entries()];
+      for (const [id, feed] of feeds) this.#dropFeed(id, feed);
+      await Promise.all(feeds.map(async ([, feed]) => (await feed.ready)().catch(ignore)));
     })();
     return this.#closing;
   }
@@ -699,102 +702,94 @@ export class StateManager extends EventEmitter<StateManagerEvents> {
 
   // ---------------------------------------------------------------- subscriptions
 
-  async #addSubscription(
-    registry: Map<string, Set<Subscription>>,
-    channel: string,
-    handler: ChangeHandler,
-  ): Promise<Unsubscribe> {
+  /**
+   * Adds `handler` to the feed of `name` (a channel, or a pattern when `pattern`). A feed is one
+   * listener on the manager's subscription hub, shared by this manager's handlers of that name, so
+   * a change is parsed (and a malformed one reported) once.
+   */
+  async #addSubscription(name: string, pattern: boolean, handler: ChangeHandler): Promise<Unsubscribe> {
     if (typeof handler !== 'function') {
       throw new StateError('INVALID_ARGUMENT', `handler must be a function, got ${typeof handler}`);
     }
-    const subscription: Subscription = { handler };
-    const isPattern = registry === this.#prefixHandlers;
-    await this.#serially(async () => {
-      this.#assertOpen();
-      const subscriber = await this.#openSubscriber();
-      const existing = registry.get(channel);
-      if (existing !== undefined) {
-        existing.add(subscription);
-        return;
-      }
-      if (isPattern) await subscriber.psubscribe(channel);
-      else await subscriber.subscribe(channel);
-      registry.set(channel, new Set([subscription]));
-    });
-    let unsubscribed: Promise<void> | undefined;
-    return () => {
-      unsubscribed ??= this.#serially(async () => {
-        const handlers = registry.get(channel);
-        if (handlers === undefined || !handlers.delete(subscription) || handlers.size > 0) return;
-        registry.delete(channel);
-        // close() clears the registries first: a live registration means a live subscriber.
-        const subscriber = (await this.#subscriber) as Redis;
-        if (isPattern) await subscriber.punsubscribe(channel);
-        else await subscriber.unsubscribe(channel);
+    const id = `${pattern ? 'p' : 'c'}:${name}`;
+    let feed = this.#feeds.get(id);
+    if (feed === undefined) {
+      const handlers = new Set<ChangeHandler>();
+      const listener = (raw: string, channel: string): void => {
+        this.#dispatch(handlers, channel, raw);
+      };
+      const hub = subscriptionHub(this.#manager);
+      const created: Feed = {
+        key: pattern ? undefined : name.slice(this.#keys.channelPrefix.length),
+        handlers,
+        ready: pattern ? hub.psubscribe(name, listener) : hub.subscribe(name, listener),
+      };
+      feed = created;
+      this.#feeds.set(id, created);
+      this.#offResubscribed ??= hub.onResubscribed(this.#onResubscribed);
+      created.ready.catch(() => {
+        this.#dropFeed(id, created);
       });
+    }
+    feed.handlers.add(handler);
+    const current = feed;
+    let unsubscribed: Promise<void> | undefined;
+    const unsubscribe = (): Promise<void> => {
+      unsubscribed ??= (async () => {
+        if (!current.handlers.delete(handler) || current.handlers.size > 0) return;
+        this.#dropFeed(id, current);
+        await (
+          await current.ready
+        )();
+      })();
       return unsubscribed;
     };
-  }
-
-  /** Runs SUBSCRIBE/UNSUBSCRIBE changes one at a time, so a racing pair cannot leave a channel without its handlers. */
-  #serially(task: () => Promise<void>): Promise<void> {
-    const run = this.#subscriptionQueue.then(task, task);
-    this.#subscriptionQueue = run.catch(ignore);
-    return run;
-  }
-
-  async #openSubscriber(): Promise<Redis> {
-    this.#subscriber ??= (async () => {
-      const subscriber = await this.#manager.createConnection('subscriber');
-      subscriber.on('message', this.#onMessage);
-      subscriber.on('pmessage', this.#onPatternMessage);
-      subscriber.on('ready', this.#onSubscriberReady);
-      return subscriber;
-    })();
     try {
-      return await this.#subscriber;
+      await current.ready;
     } catch (error) {
-      this.#subscriber = undefined;
+      current.handlers.delete(handler);
       throw error;
+    }
+    // close() began while Redis confirmed: nothing may stay subscribed.
+    if (this.#closing !== undefined) {
+      await unsubscribe();
+      this.#assertOpen();
+    }
+    return unsubscribe;
+  }
+
+  #dropFeed(id: string, feed: Feed): void {
+    if (this.#feeds.get(id) !== feed) return;
+    this.#feeds.delete(id);
+    if (this.#feeds.size === 0) {
+      this.#offResubscribed?.();
+      this.#offResubscribed = undefined;
     }
   }
 
-  readonly #onMessage = (channel: string, raw: string): void => {
-    this.#dispatch(this.#keyHandlers.get(channel), channel, raw);
-  };
-
-  readonly #onPatternMessage = (pattern: string, channel: string, raw: string): void => {
-    this.#dispatch(this.#prefixHandlers.get(pattern), channel, raw);
-  };
-
-  // ioredis resubscribes by itself on reconnect, before this runs (the event is emitted on the next tick).
-  readonly #onSubscriberReady = (): void => {
-    this.#resync().catch((error: unknown) => {
-      this.#emitError(error);
-    });
-  };
-
-  async #resync(): Promise<void> {
-    // The PING's reply comes after those of the resubscribe commands: from here on, changes arrive.
-    await (await this.#subscriber)?.ping();
+  // The hub calls this once the subscriber connection is back and every subscription active again.
+  readonly #onResubscribed = (): void => {
     this.#safeEmit('resubscribed');
     if (!this.#options.resyncOnReconnect) return;
-    await Promise.all(
-      [...this.#keyHandlers.entries()].map(async ([channel, handlers]) => {
-        const key = channel.slice(this.#keys.channelPrefix.length);
-        const entry = await this.getEntry(key);
-        const change: StateChange =
-          entry === undefined
-            ? { key, type: 'delete', value: undefined, version: 0, updatedAt: Date.now(), resync: true }
-            : { key, type: 'set', ...entry, resync: true };
-        this.#call(handlers, change);
-      }),
-    );
-  }
+    for (const feed of this.#feeds.values()) {
+      const { key, handlers } = feed;
+      if (key === undefined) continue;
+      this.getEntry(key).then(
+        (entry) => {
+          const change: StateChange =
+            entry === undefined
+              ? { key, type: 'delete', value: undefined, version: 0, updatedAt: Date.now(), resync: true }
+              : { key, type: 'set', ...entry, resync: true };
+          this.#call(handlers, change);
+        },
+        (error: unknown) => this.#emitError(error),
+      );
+    }
+  };
 
-  #dispatch(handlers: Set<Subscription> | undefined, channel: string, raw: string): void {
-    // A message can still arrive for a channel whose last handler has just unsubscribed.
-    if (handlers === undefined) return;
+  #dispatch(handlers: Set<ChangeHandler>, channel: string, raw: string): void {
+    // A message can still arrive for a feed whose last handler has just unsubscribed.
+    if (handlers.size === 0) return;
     const key = channel.slice(this.#keys.channelPrefix.length);
     let change: StateChange;
     try {
@@ -817,8 +812,8 @@ export class StateManager extends EventEmitter<StateManagerEvents> {
     this.#call(handlers, change);
   }
 
-  #call(handlers: Set<Subscription>, change: StateChange): void {
-    for (const { handler } of handlers) {
+  #call(handlers: Set<ChangeHandler>, change: StateChange): void {
+    for (const handler of handlers) {
       try {
         const result = handler(change);
         if (result instanceof Promise) result.catch((error: unknown) => this.#emitError(error));
