@@ -1,8 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { type RedisConnectionManager } from '@shim/connection';
-import { emitSafely, runLuaScript, toError, type LuaScript } from '@shim/connection/kit';
-import type { Redis } from 'ioredis';
+import type { RedisConnectionManager } from '@shim/connection';
+import {
+  emitSafely,
+  runLuaScript,
+  subscriptionHub,
+  toError,
+  type HubUnsubscribe,
+  type LuaScript,
+} from '@shim/connection/kit';
 import { WorkerRegistryError } from './errors.js';
 import { ignore } from './internal/ignore.js';
 import type { RegistryEvent, RegistryEventHandler, WorkerRegistryEvents } from './events.js';
@@ -131,7 +137,8 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
   readonly #maxMetadataBytes: number;
   readonly #local = new Map<string, LocalWorker>();
   readonly #handlers = new Set<RegistryEventHandler>();
-  #subscriber: Promise<Redis> | undefined;
+  /** The one hub subscription to the events channel, shared by every handler of this registry. */
+  #feed: Promise<HubUnsubscribe> | undefined;
   #cleanupTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
   #listCache: ListCache | undefined;
@@ -402,23 +409,24 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
   async subscribe(handler: RegistryEventHandler): Promise<() => Promise<void>> {
     this.#assertOpen();
     if (typeof handler !== 'function') throw new WorkerRegistryError('INVALID_OPTION', 'handler must be a function');
-    for (;;) {
-      this.#subscriber ??= this.#openSubscriber();
-      const pending = this.#subscriber;
-      try {
-        await pending;
-      } catch (error) {
-        if (this.#subscriber === pending) this.#subscriber = undefined;
-        throw error;
-      }
-      // The last unsubscribe may have released that connection while we waited: then open a new one.
-      if (this.#subscriber === pending) break;
-    }
+    // Added before the feed is confirmed, so a racing last unsubscribe does not drop the feed this one needs.
     this.#handlers.add(handler);
-    return async () => {
+    // #onMessage routes every failure to 'error' itself: the hub never sees a throw from it.
+    this.#feed ??= subscriptionHub(this.#manager).subscribe(this.#keys.events, this.#onMessage);
+    const feed = this.#feed;
+    try {
+      await feed;
+    } catch (error) {
       this.#handlers.delete(handler);
-      if (this.#handlers.size === 0) await this.#releaseSubscriber();
-    };
+      if (this.#feed === feed) this.#feed = undefined;
+      throw error;
+    }
+    let removed: Promise<void> | undefined;
+    return () =>
+      (removed ??= (async () => {
+        this.#handlers.delete(handler);
+        if (this.#handlers.size === 0) await this.#dropFeed();
+      })());
   }
 
   /** Stops every automatic heartbeat and the cleanup timer, and drops event subscriptions. Registrations stay. Idempotent. */
@@ -428,7 +436,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
       this.#listCache = undefined;
       for (const id of this.#local.keys()) this.#stopTimer(id);
       this.#handlers.clear();
-      await this.#releaseSubscriber();
+      await this.#dropFeed();
     })();
     return this.#closing;
   }
@@ -547,8 +555,8 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
     }
   }
 
-  // The subscriber connection is this registry's own and listens to the events channel only.
-  readonly #onMessage = (_channel: string, raw: string): void => {
+  // The hub calls this once per event, whatever the number of handlers: one parse, one error if malformed.
+  readonly #onMessage = (raw: string): void => {
     let event: RegistryEvent;
     try {
       event = parseRegistryJson<RegistryEvent>(raw);
@@ -570,26 +578,12 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
     }
   };
 
-  async #openSubscriber(): Promise<Redis> {
-    const subscriber = await this.#manager.createConnection('subscriber');
-    subscriber.on('message', this.#onMessage);
-    try {
-      await subscriber.subscribe(this.#keys.events);
-    } catch (error) {
-      subscriber.off('message', this.#onMessage);
-      await this.#manager.releaseConnection(subscriber);
-      throw error;
-    }
-    return subscriber;
-  }
-
-  async #releaseSubscriber(): Promise<void> {
-    const pending = this.#subscriber;
-    this.#subscriber = undefined;
-    const subscriber = await pending?.catch(ignore);
-    if (subscriber === undefined) return;
-    subscriber.off('message', this.#onMessage);
-    await this.#manager.releaseConnection(subscriber);
+  /** Ends the hub subscription (the hub unsubscribes in Redis when nobody else needs the channel). */
+  async #dropFeed(): Promise<void> {
+    const feed = this.#feed;
+    this.#feed = undefined;
+    const unsubscribe = await feed?.catch(ignore);
+    await unsubscribe?.();
   }
 
   #stopTimer(workerId: string): void {
