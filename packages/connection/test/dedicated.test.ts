@@ -87,8 +87,7 @@ describe('dedicated connections', () => {
     let creating: Promise<unknown> | undefined;
     try {
       creating = manager.createConnection('subscriber', { name: 'slow' }).catch(() => undefined);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(manager.listConnections().map(({ name }) => name)).toContain('slow');
+      await waitFor(() => manager.listConnections().some(({ name }) => name === 'slow'));
       expect(manager.isHealthy()).toBe(true);
       const report = await Promise.race([manager.checkHealth(), new Promise((resolve) => setTimeout(resolve, 3_000))]);
       expect(

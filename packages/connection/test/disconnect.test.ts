@@ -131,6 +131,7 @@ describe('disconnect()', () => {
     await manager.createConnection('subscriber');
     await manager.disconnect();
     const events = recordEvents(manager);
+    // A sleep is right here: the test shows that nothing is emitted within a window (health checks run every 20 ms).
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(events.all).toEqual([]);
   });

@@ -1,47 +1,29 @@
-import { afterEach, inject } from 'vitest';
-import { deleteNamespace, RedisServer, uniqueNamespace, type RedisServerOptions } from '@shim/testing';
+import { deleteNamespace, uniqueNamespace } from '@shim/testing';
+import { clientNames as namesOn, onCleanup, sharedRedisUrl } from '@shim/testing/scope';
 import { RedisConnectionManager, type RedisConfig, type RedisConnectionManagerEvents } from '../src/index.js';
 
-const managers = new Set<RedisConnectionManager>();
-const cleanups: Array<() => Promise<unknown>> = [];
-const servers = new Set<RedisServer>();
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) await cleanup().catch(() => undefined);
-  await Promise.all([...managers].map((manager) => manager.disconnect()));
-  managers.clear();
-  await Promise.all([...servers].map((server) => server.close()));
-  servers.clear();
-});
+export { privateServer, rejectionOf } from '@shim/testing/scope';
 
 /** The Redis all tests of the run share (each under its own namespace). */
-export function sharedUrl(): string {
-  return inject('redisUrl');
-}
+export const sharedUrl = sharedRedisUrl;
 
 /** A manager that is disconnected after the test. */
 export function track(manager: RedisConnectionManager): RedisConnectionManager {
-  managers.add(manager);
+  onCleanup(() => manager.disconnect());
   return manager;
 }
 
 /**
- * A manager on the shared Redis (or `config.url`) under a fresh namespace unless one is given; after
- * the test its namespace is deleted (when it is still connected) and it is disconnected.
+ * A manager (not connected yet: these tests watch it connect) on the shared Redis or `config.url`,
+ * under a fresh namespace unless one is given; after the test its namespace is deleted (when it is
+ * still connected) and it is disconnected.
  */
 export function createManager(config: RedisConfig = {}): RedisConnectionManager {
-  const manager = new RedisConnectionManager({ url: sharedUrl(), namespace: uniqueNamespace(), ...config });
-  cleanups.push(async () => {
+  const manager = track(new RedisConnectionManager({ url: sharedUrl(), namespace: uniqueNamespace(), ...config }));
+  onCleanup(async () => {
     if (manager.state === 'connected') await deleteNamespace(manager.getConnection(), manager.namespace);
   });
-  return track(manager);
-}
-
-/** A private redis-server the test may hurt, closed after the test. */
-export async function privateServer(options: RedisServerOptions = {}): Promise<RedisServer> {
-  const server = await RedisServer.start(options);
-  servers.add(server);
-  return server;
+  return manager;
 }
 
 type Recorded = { [K in keyof RedisConnectionManagerEvents]: RedisConnectionManagerEvents[K][] };
@@ -63,22 +45,7 @@ export function recordEvents(manager: RedisConnectionManager): {
   return { all, byName };
 }
 
-/** Resolves with the error `promise` rejects with; fails the test if it resolves. */
-export async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof Error) return error;
-    throw new Error(`rejected with a non-Error: ${String(error)}`);
-  }
-  throw new Error('expected a rejection, but the promise resolved');
-}
-
-/** Names of the connections in CLIENT LIST whose name starts with `prefix`. */
-export async function clientNames(manager: RedisConnectionManager, prefix: string): Promise<string[]> {
-  const list = (await manager.getConnection().client('LIST')) as string;
-  return list
-    .split('\n')
-    .map((line) => /\bname=(\S*)/.exec(line)?.[1] ?? '')
-    .filter((name) => name.startsWith(prefix));
+/** Names of the manager's server's connections in CLIENT LIST that start with `prefix`. */
+export function clientNames(manager: RedisConnectionManager, prefix: string): Promise<string[]> {
+  return namesOn(manager.getConnection(), prefix);
 }

@@ -106,6 +106,7 @@ describe('commands while disconnected', () => {
     }
     await waitFor(() => manager.isHealthy(), { description: 'healthy after thaw' });
     // Given up means never resent: the frozen server may have read the first send, but not a second one.
+    // A sleep is right here: the test shows that a given-up command is not resent later, within a window.
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(Number(await manager.getConnection().get('in-flight'))).toBeLessThanOrEqual(1);
   });
