@@ -1,36 +1,16 @@
-import { StateError } from './errors.js';
+import { v } from './internal/validate.js';
 
 /** Longest key or lock name. Unit: characters. */
 export const MAX_KEY_LENGTH = 1024;
-// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;
-// Half of a surrogate pair on its own (String.prototype.isWellFormed needs ES2024 typings).
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-function check(value: unknown, what: string, allowEmpty: boolean): string {
-  if (typeof value !== 'string') throw new StateError('INVALID_KEY', `${what} must be a string, got ${typeof value}`);
-  if (value.length === 0 && !allowEmpty) throw new StateError('INVALID_KEY', `${what} must not be empty`);
-  if (value.length > MAX_KEY_LENGTH) {
-    throw new StateError('INVALID_KEY', `${what} is longer than ${MAX_KEY_LENGTH} characters`);
-  }
-  if (LONE_SURROGATE.test(value)) {
-    // A lone surrogate would be stored as U+FFFD and collide with other keys.
-    throw new StateError('INVALID_KEY', `${what} is not well-formed Unicode (lone surrogate)`);
-  }
-  if (CONTROL.test(value)) {
-    throw new StateError('INVALID_KEY', `${what} ${JSON.stringify(value)} contains control characters`);
-  }
-  return value;
-}
-
-/** Validates an entry key or lock name: 1–1024 characters, no control characters, well-formed Unicode. */
+/** Validates an entry key or lock name: 1–1024 characters, no control characters, well-formed Unicode (`INVALID_KEY`). */
 export function assertKey(key: unknown, what = 'key'): string {
-  return check(key, what, false);
+  return v.name(key, { field: what, code: 'INVALID_KEY', maxLength: MAX_KEY_LENGTH });
 }
 
 /** Validates a key prefix: like a key, but may be empty (every key). */
 export function assertPrefix(prefix: unknown): string {
-  return check(prefix, 'prefix', true);
+  return v.name(prefix, { field: 'prefix', code: 'INVALID_KEY', maxLength: MAX_KEY_LENGTH, allowEmpty: true });
 }
 
 /** Escapes glob characters so `value` is matched literally by `SCAN MATCH` and `PSUBSCRIBE`. */

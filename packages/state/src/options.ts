@@ -1,5 +1,6 @@
-import { namespaceProblem } from '@shim/connection/kit';
-import { StateError } from './errors.js';
+import { namespaceProblem, type IntegerRules } from '@shim/connection/kit';
+import type { StateErrorCode } from './errors.js';
+import { v } from './internal/validate.js';
 
 /** Options of {@link StateManager}. */
 export interface StateManagerOptions {
@@ -67,64 +68,45 @@ export interface ResolvedStateOptions {
   resyncOnReconnect: boolean;
 }
 
-/** Longest time a Node timer can wait (2^31-1 ms). */
-export const MAX_TIMER_MS = 2_147_483_647;
-
-function describe(value: unknown): string {
-  return typeof value === 'number' ? String(value) : typeof value;
-}
-
-/** Validates an integer option in `[min, max]`; `unit` goes into the message. */
+/** Validates an integer option (`INVALID_OPTION`, naming `field`): from 1 to 2^31-1 ms unless `rules` say otherwise. */
 export function integerOption(
-  option: string,
+  field: string,
   value: unknown,
-  bounds: { min?: number; max?: number; unit?: string } = {},
+  rules: Omit<IntegerRules<StateErrorCode>, 'field' | 'code'> = {},
 ): number {
-  const { min = 1, max = MAX_TIMER_MS, unit = 'ms' } = bounds;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new StateError(
-      'INVALID_OPTION',
-      `invalid option '${option}': expected an integer number of ${unit} from ${min} to ${max}, got ${describe(value)}`,
-    );
-  }
-  return value;
+  return v.integer(value, { field, code: 'INVALID_OPTION', ...rules });
 }
 
-/** Validates a writer name: a string of 1–256 characters. */
-export function writerOption(option: string, value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length === 0 || value.length > 256) {
-    throw new StateError('INVALID_OPTION', `invalid option '${option}': expected a string of 1 to 256 characters`);
-  }
-  return value;
+/** Validates a writer name: a string of 1–256 characters, or undefined (none). */
+export function writerOption(value: unknown): string | undefined {
+  return value === undefined ? undefined : v.text(value, { field: 'writer', code: 'INVALID_OPTION', max: 256 });
 }
 
 /** Merges `options` over {@link DEFAULT_STATE_MANAGER_OPTIONS} and validates every field (`INVALID_OPTION`). */
 export function resolveStateOptions(options: StateManagerOptions): ResolvedStateOptions {
-  if (typeof options !== 'object' || options === null) {
-    throw new StateError('INVALID_OPTION', 'options must be an object');
-  }
+  v.object(options, 'options', 'INVALID_OPTION');
   const d = DEFAULT_STATE_MANAGER_OPTIONS;
   const scope = options.scope ?? d.scope;
   const problem = namespaceProblem(scope);
-  if (problem !== undefined) throw new StateError('INVALID_OPTION', `invalid option 'scope': ${problem}`);
+  if (problem !== undefined) v.fail('INVALID_OPTION', 'scope', `invalid option 'scope': ${problem}`);
   const retryBaseDelayMs = integerOption('retryBaseDelayMs', options.retryBaseDelayMs ?? d.retryBaseDelayMs, {
     min: 0,
   });
   const retryMaxDelayMs = integerOption('retryMaxDelayMs', options.retryMaxDelayMs ?? d.retryMaxDelayMs, { min: 0 });
   if (retryMaxDelayMs < retryBaseDelayMs) {
-    throw new StateError(
+    v.fail(
       'INVALID_OPTION',
+      'retryMaxDelayMs',
       `invalid option 'retryMaxDelayMs': ${retryMaxDelayMs} is below retryBaseDelayMs (${retryBaseDelayMs})`,
     );
   }
   const resync = options.resyncOnReconnect ?? d.resyncOnReconnect;
   if (typeof resync !== 'boolean') {
-    throw new StateError('INVALID_OPTION', "invalid option 'resyncOnReconnect': expected a boolean");
+    v.fail('INVALID_OPTION', 'resyncOnReconnect', "invalid option 'resyncOnReconnect': expected a boolean");
   }
   return {
     scope,
-    writer: writerOption('writer', options.writer),
+    writer: writerOption(options.writer),
     maxValueBytes: integerOption('maxValueBytes', options.maxValueBytes ?? d.maxValueBytes, {
       max: 512 * 1024 * 1024,
       unit: 'bytes',

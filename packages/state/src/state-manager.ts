@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { RedisConnectionManager } from '@shim/connection';
 import {
   emitSafely,
+  isConnectionManagerLike,
   runLuaScript,
   subscriptionHub,
   toError,
@@ -13,7 +14,7 @@ import type { Redis } from 'ioredis';
 import { LockError, StateConflictError, StateError } from './errors.js';
 import type { ChangeHandler, ChangeType, StateChange, StateManagerEvents, Unsubscribe } from './events.js';
 import { ignore } from './internal/ignore.js';
-import { encodeValue, parseJson } from './internal/json.js';
+import { encodeValue, parseJson, v } from './internal/validate.js';
 import { ACQUIRE, DELETE, DUE, EXPIRE, GET, INCREMENT, MERGE, RELEASE, RENEW, SET } from './internal/scripts.js';
 import { assertKey, assertPrefix, escapeGlob, stateKeys, type StateKeys } from './keys.js';
 import {
@@ -195,8 +196,8 @@ export class StateManager extends EventEmitter<StateManagerEvents> {
   /** Validates `options` at once (throws `INVALID_OPTION`); connects nothing. */
   constructor(connection: RedisConnectionManager, options: StateManagerOptions = {}) {
     super();
-    if (typeof (connection as Partial<RedisConnectionManager> | null)?.getConnection !== 'function') {
-      throw new StateError('INVALID_OPTION', 'connection must be a RedisConnectionManager');
+    if (!isConnectionManagerLike(connection)) {
+      v.fail('INVALID_OPTION', 'connection', 'connection must be a RedisConnectionManager');
     }
     this.#manager = connection;
     this.#options = resolveStateOptions(options);
@@ -521,7 +522,7 @@ export class StateManager extends EventEmitter<StateManagerEvents> {
     fn: (lock: LockContext) => TResult | Promise<TResult>,
     options: LockOptions = {},
   ): Promise<TResult> {
-    if (typeof fn !== 'function') throw new StateError('INVALID_ARGUMENT', `fn must be a function, got ${typeof fn}`);
+    if (typeof fn !== 'function') v.fail('INVALID_ARGUMENT', 'fn', `fn must be a function, got ${typeof fn}`);
     const lock = await this.lock(name, options);
     let outcome: { ok: true; value: TResult } | { ok: false; error: unknown };
     try {
@@ -709,7 +710,7 @@ export class StateManager extends EventEmitter<StateManagerEvents> {
    */
   async #addSubscription(name: string, pattern: boolean, handler: ChangeHandler): Promise<Unsubscribe> {
     if (typeof handler !== 'function') {
-      throw new StateError('INVALID_ARGUMENT', `handler must be a function, got ${typeof handler}`);
+      v.fail('INVALID_ARGUMENT', 'handler', `handler must be a function, got ${typeof handler}`);
     }
     const id = `${pattern ? 'p' : 'c'}:${name}`;
     let feed = this.#feeds.get(id);
@@ -907,7 +908,7 @@ export class StateManager extends EventEmitter<StateManagerEvents> {
   }
 
   #writer(writer: string | undefined): string {
-    return writer === undefined ? this.#writerJson : JSON.stringify(writerOption('writer', writer));
+    return writer === undefined ? this.#writerJson : JSON.stringify(writerOption(writer));
   }
 
   #safeEmit<TEvent extends 'resubscribed' | 'lockLost'>(event: TEvent, ...args: StateManagerEvents[TEvent]): void {
@@ -925,12 +926,7 @@ export class StateManager extends EventEmitter<StateManagerEvents> {
 
 /** An options argument must be an object: `null` would otherwise surface as a bare TypeError. */
 function assertOptions(options: unknown): void {
-  if (typeof options !== 'object' || options === null) {
-    throw new StateError(
-      'INVALID_OPTION',
-      `options must be an object, got ${options === null ? 'null' : typeof options}`,
-    );
-  }
+  v.object(options, 'options', 'INVALID_OPTION');
 }
 
 /** Splits a write script's success reply 'version:rest' (rest: the time of the write, or the new value's JSON). */
