@@ -1,27 +1,8 @@
-import { WorkerRegistryError } from './errors.js';
+import { v } from './internal/validation.js';
 
-const MAX_ID_LENGTH = 256;
-// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;
-// Half of a surrogate pair on its own (String.prototype.isWellFormed needs ES2024 typings).
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** Validates a worker id: 1–256 characters, no control characters. */
+/** Validates a worker id (`INVALID_WORKER_ID`): 1–256 characters, no control characters, well-formed Unicode. */
 export function assertWorkerId(id: unknown): string {
-  if (typeof id !== 'string')
-    throw new WorkerRegistryError('INVALID_WORKER_ID', `worker id must be a string, got ${typeof id}`);
-  if (id.length === 0) throw new WorkerRegistryError('INVALID_WORKER_ID', 'worker id must not be empty');
-  if (id.length > MAX_ID_LENGTH) {
-    throw new WorkerRegistryError('INVALID_WORKER_ID', `worker id is longer than ${MAX_ID_LENGTH} characters`);
-  }
-  if (LONE_SURROGATE.test(id)) {
-    // A lone surrogate would be stored as U+FFFD and collide with other ids.
-    throw new WorkerRegistryError('INVALID_WORKER_ID', 'worker id is not well-formed Unicode (lone surrogate)');
-  }
-  if (CONTROL.test(id)) {
-    throw new WorkerRegistryError('INVALID_WORKER_ID', `worker id ${JSON.stringify(id)} contains control characters`);
-  }
-  return id;
+  return v.name(id, { field: 'worker id', code: 'INVALID_WORKER_ID', maxLength: 256 });
 }
 
 /** Redis names of one namespace's registry. Every key shares the `{<namespace>}` hash tag (Lua scripts touch several). */

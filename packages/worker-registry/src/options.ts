@@ -1,4 +1,5 @@
-import { WorkerRegistryError } from './errors.js';
+import { isConnectionManagerLike } from '@shim/connection/kit';
+import { v } from './internal/validation.js';
 
 /** Options of {@link WorkerRegistry}. */
 export interface WorkerRegistryOptions {
@@ -16,13 +17,22 @@ export const DEFAULT_WORKER_REGISTRY_OPTIONS = {
   maxMetadataBytes: 65_536,
 } as const;
 
-/** Validates a positive integer option (at most 2^31-1 ms: Node timers cannot wait longer). */
-export function positiveMs(option: string, value: unknown, unit = 'ms'): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > 2_147_483_647) {
-    throw new WorkerRegistryError(
-      'INVALID_OPTION',
-      `invalid option '${option}': expected a positive integer number of ${unit}, got ${typeof value === 'number' ? value : typeof value}`,
-    );
+/** The constructor's arguments checked (`INVALID_OPTION`) and merged with the defaults. */
+export function resolveOptions(
+  connection: unknown,
+  options: unknown,
+): { ttlMs: number; maxMetadataBytes: number; cleanupIntervalMs: number | undefined } {
+  if (!isConnectionManagerLike(connection)) {
+    v.fail('INVALID_OPTION', 'connection', 'connection must be a RedisConnectionManager');
   }
-  return value;
+  const given = v.object(options, 'options', 'INVALID_OPTION') as WorkerRegistryOptions;
+  const d = DEFAULT_WORKER_REGISTRY_OPTIONS;
+  const ms = (field: string, value: unknown, unit = 'ms'): number =>
+    v.integer(value, { field, code: 'INVALID_OPTION', unit });
+  return {
+    ttlMs: ms('heartbeatTtlMs', given.heartbeatTtlMs ?? d.heartbeatTtlMs),
+    maxMetadataBytes: ms('maxMetadataBytes', given.maxMetadataBytes ?? d.maxMetadataBytes, 'bytes'),
+    cleanupIntervalMs:
+      given.cleanupIntervalMs === undefined ? undefined : ms('cleanupIntervalMs', given.cleanupIntervalMs),
+  };
 }

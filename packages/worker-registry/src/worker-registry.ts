@@ -10,12 +10,11 @@ import {
   type LuaScript,
 } from '@shim/connection/kit';
 import { WorkerRegistryError } from './errors.js';
-import { ignore } from './internal/ignore.js';
 import type { RegistryEvent, RegistryEventHandler, WorkerRegistryEvents } from './events.js';
-import { checkMetadata } from './internal/metadata.js';
+import { checkMetadata, checkStatus, v } from './internal/validation.js';
 import { GET, HEARTBEAT, LIST_ALIVE, REAP, REGISTER, SET_STATUS, STALE_IDS, UNREGISTER } from './internal/scripts.js';
 import { assertWorkerId, registryKeys, type RegistryKeys } from './keys.js';
-import { DEFAULT_WORKER_REGISTRY_OPTIONS, positiveMs, type WorkerRegistryOptions } from './options.js';
+import { resolveOptions, type WorkerRegistryOptions } from './options.js';
 import { isWorkerStatus, parseRegistryJson, type WorkerInfo, type WorkerStatus } from './worker-info.js';
 
 /** Options of {@link WorkerRegistry.registerWorker}. */
@@ -146,23 +145,12 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
   /** Validates `options` at once (throws `INVALID_OPTION`); connects nothing. */
   constructor(connection: RedisConnectionManager, options: WorkerRegistryOptions = {}) {
     super();
-    if (typeof (connection as Partial<RedisConnectionManager> | null)?.getConnection !== 'function') {
-      throw new WorkerRegistryError('INVALID_OPTION', 'connection must be a RedisConnectionManager');
-    }
-    assertObject('options', options);
+    const { ttlMs, maxMetadataBytes, cleanupIntervalMs } = resolveOptions(connection, options);
     this.#manager = connection;
     this.#keys = registryKeys(connection.namespace);
-    this.#ttlMs = positiveMs(
-      'heartbeatTtlMs',
-      options.heartbeatTtlMs ?? DEFAULT_WORKER_REGISTRY_OPTIONS.heartbeatTtlMs,
-    );
-    this.#maxMetadataBytes = positiveMs(
-      'maxMetadataBytes',
-      options.maxMetadataBytes ?? DEFAULT_WORKER_REGISTRY_OPTIONS.maxMetadataBytes,
-      'bytes',
-    );
-    if (options.cleanupIntervalMs !== undefined) {
-      const interval = positiveMs('cleanupIntervalMs', options.cleanupIntervalMs);
+    this.#ttlMs = ttlMs;
+    this.#maxMetadataBytes = maxMetadataBytes;
+    if (cleanupIntervalMs !== undefined) {
       let cleaning = false;
       this.#cleanupTimer = setInterval(() => {
         // A slow Redis must not stack cleanups up.
@@ -175,7 +163,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
           .finally(() => {
             cleaning = false;
           });
-      }, interval);
+      }, cleanupIntervalMs);
       this.#cleanupTimer.unref();
     }
   }
@@ -193,7 +181,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
   async registerWorker(id: string, metadata: object = {}, options: RegisterOptions = {}): Promise<WorkerInfo> {
     this.#assertOpen();
     const workerId = assertWorkerId(id);
-    assertObject('options', options);
+    v.object(options, 'options', 'INVALID_OPTION');
     const checked = checkMetadata(metadata, this.#maxMetadataBytes);
     return this.#register(workerId, {
       metadata: checked,
@@ -211,16 +199,11 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
   async heartbeat(id: string, options: HeartbeatOptions = {}): Promise<void> {
     this.#assertOpen();
     const workerId = assertWorkerId(id);
-    assertObject('options', options);
-    if (options.status !== undefined && options.status !== 'idle' && options.status !== 'busy') {
-      throw new WorkerRegistryError(
-        'INVALID_STATUS',
-        `heartbeat status must be 'idle' or 'busy', got ${String(options.status)}`,
-      );
-    }
+    v.object(options, 'options', 'INVALID_OPTION');
+    if (options.status !== undefined) checkStatus(options.status, 'heartbeat status', ['idle', 'busy']);
     const removals = options.removeMetadataKeys ?? [];
     if (!Array.isArray(removals) || removals.some((key) => typeof key !== 'string')) {
-      throw new WorkerRegistryError('INVALID_METADATA', 'removeMetadataKeys must be an array of strings');
+      v.fail('INVALID_METADATA', 'removeMetadataKeys', 'removeMetadataKeys must be an array of strings');
     }
     const local = this.#local.get(workerId);
     if (local === undefined) {
@@ -273,12 +256,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
   async setStatus(id: string, status: WorkerStatus): Promise<void> {
     this.#assertOpen();
     const workerId = assertWorkerId(id);
-    if (!isWorkerStatus(status)) {
-      throw new WorkerRegistryError(
-        'INVALID_STATUS',
-        `status must be 'idle', 'busy' or 'offline', got ${String(status)}`,
-      );
-    }
+    checkStatus(status, 'status');
     const local = this.#local.get(workerId);
     const reply = (await this.#run(SET_STATUS, this.#keys.all, [
       workerId,
@@ -310,13 +288,8 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
    */
   async listActive(filter: ListFilter = {}): Promise<WorkerInfo[]> {
     this.#assertOpen();
-    assertObject('filter', filter);
-    if (filter.status !== undefined && !isWorkerStatus(filter.status)) {
-      throw new WorkerRegistryError(
-        'INVALID_STATUS',
-        `status filter must be 'idle', 'busy' or 'offline', got ${String(filter.status)}`,
-      );
-    }
+    v.object(filter, 'filter', 'INVALID_OPTION');
+    if (filter.status !== undefined) checkStatus(filter.status, 'status filter');
     const workers = buildList(await this.#readAlive(this.#listCache), filter);
     if (workers !== undefined) return workers;
     // An alive id the copy has never seen although no change says so: the clock went back, or a
@@ -363,11 +336,12 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
   startHeartbeat(id: string, options: AutoHeartbeatOptions): StopHeartbeat {
     this.#assertOpen();
     const workerId = assertWorkerId(id);
-    assertObject('options { intervalMs }', options);
-    const intervalMs = positiveMs('intervalMs', options.intervalMs);
+    v.object(options, 'options { intervalMs }', 'INVALID_OPTION');
+    const intervalMs = v.integer(options.intervalMs, { field: 'intervalMs', code: 'INVALID_OPTION' });
     if (intervalMs >= this.#ttlMs) {
-      throw new WorkerRegistryError(
+      v.fail(
         'INVALID_OPTION',
+        'intervalMs',
         `invalid option 'intervalMs': ${intervalMs} ms is not below heartbeatTtlMs (${this.#ttlMs} ms); use a third of it or less`,
       );
     }
@@ -408,7 +382,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
    */
   async subscribe(handler: RegistryEventHandler): Promise<() => Promise<void>> {
     this.#assertOpen();
-    if (typeof handler !== 'function') throw new WorkerRegistryError('INVALID_OPTION', 'handler must be a function');
+    if (typeof handler !== 'function') v.fail('INVALID_OPTION', 'handler', 'handler must be a function');
     // Added before the feed is confirmed, so a racing last unsubscribe does not drop the feed this one needs.
     this.#handlers.add(handler);
     // #onMessage routes every failure to 'error' itself: the hub never sees a throw from it.
@@ -582,7 +556,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
   async #dropFeed(): Promise<void> {
     const feed = this.#feed;
     this.#feed = undefined;
-    const unsubscribe = await feed?.catch(ignore);
+    const unsubscribe = await feed?.catch(() => undefined);
     await unsubscribe?.();
   }
 
@@ -620,15 +594,5 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
 
   #assertOpen(): void {
     if (this.#closing !== undefined) throw new WorkerRegistryError('REGISTRY_CLOSED', 'the worker registry was closed');
-  }
-}
-
-/** An options argument must be an object: `null` or a number would otherwise surface as a bare TypeError. */
-function assertObject(name: string, value: unknown): asserts value is object {
-  if (typeof value !== 'object' || value === null) {
-    throw new WorkerRegistryError(
-      'INVALID_OPTION',
-      `${name} must be an object, got ${value === null ? 'null' : typeof value}`,
-    );
   }
 }
