@@ -142,16 +142,25 @@ async function main() {
   npmHere(['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], 'npm install');
   pass('installed into an empty project');
 
-  // 5. `import` and `require` must both work and expose exactly the ESM build's names: a missing
-  //    name means one format's build or exports map differs from the other.
-  const expected = Object.keys(await import(pathToFileURL(esmEntry).href)).sort();
-  if (expected.length === 0) throw new CheckError(`exports: ${esmEntry} exports nothing`);
-  writeFileSync(join(project, 'exports.mjs'), `import * as pkg from '${pkg.name}';\n${compareExports('import')}`);
-  writeFileSync(join(project, 'exports.cjs'), `const pkg = require('${pkg.name}');\n${compareExports('require')}`);
-  const exportsEnv = { ...strangerEnv, EXPECTED_EXPORTS: JSON.stringify(expected) };
-  for (const script of ['exports.mjs', 'exports.cjs']) {
-    const out = run(process.execPath, [script], { cwd: project, env: exportsEnv, step: 'exports' });
-    pass(out.trim());
+  // 5. `import` and `require` must both work and expose exactly the ESM build's names, for the main
+  //    entry and every subpath (e.g. `@shim/connection/kit`): a missing name means one format's
+  //    build or exports map differs from the other.
+  const entries = Object.entries(pkg.exports ?? { '.': {} })
+    .filter(([subpath]) => subpath !== './package.json')
+    .map(([subpath, target]) => ({
+      specifier: subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`,
+      esm: subpath === '.' ? esmEntry : join(pkgDir, target.import?.default ?? ''),
+    }));
+  for (const { specifier, esm } of entries) {
+    const expected = Object.keys(await import(pathToFileURL(esm).href)).sort();
+    if (expected.length === 0) throw new CheckError(`exports: ${esm} exports nothing`);
+    writeFileSync(join(project, 'exports.mjs'), `import * as pkg from '${specifier}';\n${compareExports('import')}`);
+    writeFileSync(join(project, 'exports.cjs'), `const pkg = require('${specifier}');\n${compareExports('require')}`);
+    const exportsEnv = { ...strangerEnv, EXPECTED_EXPORTS: JSON.stringify(expected) };
+    for (const script of ['exports.mjs', 'exports.cjs']) {
+      const out = run(process.execPath, [script], { cwd: project, env: exportsEnv, step: `exports of ${specifier}` });
+      pass(`${specifier}: ${out.trim()}`);
+    }
   }
 
   // 6. Live smoke tests, when the package ships some (smoke/ is not in `files`, so not published)
