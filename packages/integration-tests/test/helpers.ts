@@ -1,37 +1,21 @@
-import { afterEach, inject } from 'vitest';
 import { RedisConnectionManager, type RedisConfig } from '@shim/connection';
-import { deleteNamespace, uniqueNamespace } from '@shim/testing';
+import { managedManager, onCleanup } from '@shim/testing/scope';
 import { spawnWorker, type WorkerProcess } from '../src/swarm/spawn.js';
 import type { WorkerProcessArgs } from '../src/swarm/worker-main.js';
 import type { SwarmTask } from '../src/swarm/protocol.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
 /** Runs `cleanup` after the current test (last registered, first run). */
-export function afterTest(cleanup: () => Promise<unknown>): void {
-  cleanups.push(cleanup);
-}
+export const afterTest = onCleanup;
 
 /** A connected manager under a fresh namespace (keys deleted after the test). */
-export async function createManager(config: RedisConfig = {}): Promise<RedisConnectionManager> {
-  const namespace = config.namespace ?? uniqueNamespace('it');
-  const manager = new RedisConnectionManager({ url: inject('redisUrl'), ...config, namespace });
-  cleanups.push(async () => {
-    if (manager.state === 'connected') await deleteNamespace(manager.getConnection(), namespace);
-    await manager.disconnect();
-  });
-  await manager.connect();
-  return manager;
+export function createManager(config: RedisConfig = {}): Promise<RedisConnectionManager> {
+  return managedManager((base) => new RedisConnectionManager({ ...base, ...config }));
 }
 
 /** A swarm worker process, SIGKILLed after the test if still running. */
 export function worker(args: WorkerProcessArgs): WorkerProcess {
   const process = spawnWorker(args);
-  cleanups.push(async () => {
+  onCleanup(async () => {
     if (process.child.exitCode === null && process.child.signalCode === null) {
       process.child.kill('SIGKILL');
       await process.exited;
