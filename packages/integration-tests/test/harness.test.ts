@@ -312,8 +312,8 @@ describe('LiveView', () => {
     const view = new LiveView({ total: 4, interactive: true });
     view.onWorkerEvents(worker('w2', [{ event: 'start', task: 't2', attempt: 1 }]));
     view.onWorkerEvents(worker('w1', [{ event: 'start', task: 't1', attempt: 1 }]));
-    // The view redraws itself every 100 ms.
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // The view redraws itself every 100 ms: wait for a redraw that shows both workers.
+    await waitFor(() => /w1 +busy/.test(output()) && /w2 +busy/.test(output()), { description: 'a redraw' });
     view.onSupervisorEvent({ kind: 'task-done', task: 't1', record: {} as never, done: 1, total: 4 });
     view.log('a line above');
     view.finish({ ...summary, complete: false });
