@@ -12,7 +12,7 @@ export type {
   SetOptions,
   SetResult,
   StateEntry,
-} from './state-manager.js';
+} from './types.js';
 export type { ChangeHandler, ChangeType, StateChange, StateManagerEvents, Unsubscribe } from './events.js';
 export { DEFAULT_STATE_MANAGER_OPTIONS } from './options.js';
 export type { StateManagerOptions } from './options.js';

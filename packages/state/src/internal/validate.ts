@@ -4,6 +4,11 @@ import { StateError, type StateErrorCode } from '../errors.js';
 /** The kit's boundary checks, throwing this package's `StateError` with the code each call names. */
 export const v: Validator<StateErrorCode> = createValidator((code, message) => new StateError(code, message));
 
+/** An options argument must be an object: `null` would otherwise surface as a bare TypeError. */
+export function assertOptions(options: unknown): void {
+  v.object(options, 'options', 'INVALID_OPTION');
+}
+
 /**
  * JSON of a value to store: plain data that JSON keeps exactly (no BigInt, cycles, functions,
  * symbols, `undefined` inside, NaN, Dates, Maps, class instances), no own `__proto__` key, within
