@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { countNamespaceKeys, uniqueNamespace } from '@shim/testing';
 import { StateManager, stateKeys } from '../src/index.js';
-import { createManager, createState, redisNow } from './helpers.js';
+import { redisNow } from '@shim/testing/scope';
+import { createManager, createState } from './helpers.js';
 
 describe('get, set, delete, has', () => {
   it('stores JSON values with versions, Redis time and writer', async () => {
     const manager = await createManager();
     const state = await createState({ writer: 'alice' }, manager);
-    const before = await redisNow(manager);
+    const before = await redisNow(manager.getConnection());
     const written = await state.set('plan', { steps: ['a', 'b'], n: 1.5, ok: true, none: null, deep: { x: [] } });
-    const after = await redisNow(manager);
+    const after = await redisNow(manager.getConnection());
     expect(written).toMatchObject({ version: 1, applied: true });
     expect(written.updatedAt).toBeGreaterThanOrEqual(before);
     expect(written.updatedAt).toBeLessThanOrEqual(after);

@@ -1,8 +1,9 @@
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { collect, waitFor, waitForEvent } from '@shim/testing';
 import { RedisConnectionManager } from '@shim/connection';
 import { StateManager, stateKeys, type StateChange } from '../src/index.js';
-import { childProcess, createManager, createState, onCleanup, privateServer } from './helpers.js';
+import { onCleanup, privateServer, sharedRedisUrl } from '@shim/testing/scope';
+import { createManager, createState, fixture } from './helpers.js';
 
 const summary = (change: StateChange): string =>
   `${change.key} ${change.type} v${change.version} ${JSON.stringify(change.value) ?? 'undefined'}`;
@@ -13,8 +14,8 @@ describe('subscribe', () => {
     const state = await createState({ cleanupIntervalMs: 50 }, manager);
     const changes = collect<StateChange>(7);
     await state.subscribe('count', (change) => changes.push(change));
-    const writer = childProcess('writer', {
-      url: inject('redisUrl'),
+    const writer = fixture('writer', {
+      url: sharedRedisUrl(),
       namespace: manager.namespace,
       ops: [
         { op: 'set', key: 'count', value: 1 },

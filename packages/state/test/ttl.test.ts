@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { collect, countNamespaceKeys, waitFor } from '@shim/testing';
 import { stateKeys, type StateChange } from '../src/index.js';
-import { createManager, createState, redisNow } from './helpers.js';
+import { redisNow } from '@shim/testing/scope';
+import { createManager, createState } from './helpers.js';
 
 describe('TTL', () => {
   it('a read after the TTL returns absent even while Redis still holds the hash, and reports the expiry', async () => {
@@ -9,14 +10,14 @@ describe('TTL', () => {
     const state = await createState({ cleanupIntervalMs: 0 }, manager);
     const changes = collect<StateChange>(2);
     await state.subscribe('short', (change) => changes.push(change));
-    const before = await redisNow(manager);
+    const before = await redisNow(manager.getConnection());
     await state.set('short', 'soon gone', { ttlMs: 1_000 });
     const entry = await state.getEntry('short');
     expect(entry).toMatchObject({ value: 'soon gone' });
     expect(entry!.expiresAt).toBeGreaterThanOrEqual(before + 1_000);
     const keys = stateKeys(manager.namespace, 'default');
     const redis = manager.getConnection();
-    await waitFor(async () => (await redisNow(manager)) > entry!.expiresAt!);
+    await waitFor(async () => (await redisNow(manager.getConnection())) > entry!.expiresAt!);
     // Redis has not dropped it (the hash lives on for a grace period): the read decides by expiresAt.
     expect(await redis.exists(keys.entry('short'))).toBe(1);
     expect(await state.get('short')).toBeUndefined();
@@ -78,7 +79,7 @@ describe('TTL', () => {
     await state.set('k', 'old', { ttlMs: 1_000 });
     await state.set('k', 'old2', { ttlMs: 1_000 });
     const expiresAt = (await state.getEntry('k'))!.expiresAt!;
-    await waitFor(async () => (await redisNow(manager)) > expiresAt);
+    await waitFor(async () => (await redisNow(manager.getConnection())) > expiresAt);
     expect(await state.set('k', 'new', { ifVersion: 0 })).toMatchObject({ version: 1 });
     expect((await changes.done).map(({ type, version }) => `${type}:${version}`)).toEqual([
       'set:1',
@@ -115,8 +116,8 @@ describe('cleanup', () => {
     const state = await createState({ cleanupIntervalMs: 0 }, manager);
     await state.set('old-1', 1);
     await state.set('old-2', 2, { ttlMs: 600_000 });
-    const cutoff = await redisNow(manager);
-    await waitFor(async () => (await redisNow(manager)) >= cutoff + 600);
+    const cutoff = await redisNow(manager.getConnection());
+    await waitFor(async () => (await redisNow(manager.getConnection())) >= cutoff + 600);
     await state.set('fresh', 3);
     expect((await state.cleanup({ maxIdleMs: 500 })).sort()).toEqual(['old-1', 'old-2']);
     expect(await state.keys()).toEqual(['fresh']);
@@ -203,7 +204,9 @@ describe('cleanup', () => {
     await waitFor(async () => (await countNamespaceKeys(redis, manager.namespace)) === 0, { timeoutMs: 15_000 });
     const other = await createManager();
     await manager.disconnect();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Each tick of the 1 ms cleanup timer reads the manager's state first: wait for a few of them.
+    const ticks = vi.spyOn(manager, 'state', 'get');
+    await waitFor(() => ticks.mock.calls.length >= 5);
     expect(errors).toEqual([]);
     expect(await countNamespaceKeys(other.getConnection(), manager.namespace)).toBe(0);
   });
