@@ -1,150 +1,503 @@
+// Every bad input the README lists (and the obvious ones), on every public method that takes it:
+// refused with the documented code, a message naming what is at fault, and nothing written to
+// Redis. Each case runs on a fresh namespace with a state manager that made no valid call.
 import { describe, expect, it } from 'vitest';
+import { isConnectionError, RedisConnectionManager, type ConnectionErrorCode } from '@shim/connection';
 import { countNamespaceKeys } from '@shim/testing';
-import { isStateError, StateManager } from '../src/index.js';
+import { closeAfter, onCleanup, rejectionOf, sharedRedisUrl } from '@shim/testing/scope';
+import { isStateError, StateManager, type StateErrorCode, type StateManagerOptions } from '../src/index.js';
 import { createManager, createState } from './helpers.js';
 
-async function setup(options = {}) {
-  const manager = await createManager();
-  const state = await createState({ cleanupIntervalMs: 0, ...options }, manager);
-  const nothingWritten = async (): Promise<void> => {
-    expect(await countNamespaceKeys(manager.getConnection(), manager.namespace)).toBe(0);
-  };
-  return { manager, state, nothingWritten };
+class Context {
+  readonly manager: RedisConnectionManager;
+  #default: StateManager | undefined;
+  #spare: RedisConnectionManager | undefined;
+
+  constructor(manager: RedisConnectionManager) {
+    this.manager = manager;
+  }
+
+  /** The case's state manager (scope `sweep`), or a new one with `options`. */
+  state(options?: StateManagerOptions): StateManager {
+    if (options !== undefined) return closeAfter(new StateManager(this.manager, { scope: 'sweep', ...options }));
+    this.#default ??= closeAfter(new StateManager(this.manager, { scope: 'sweep' }));
+    return this.#default;
+  }
+
+  /** A second manager on the same namespace (anything it wrote would be counted), not connected. */
+  spare(): RedisConnectionManager {
+    if (this.#spare === undefined) {
+      const spare = new RedisConnectionManager({ url: sharedRedisUrl(), namespace: this.manager.namespace });
+      onCleanup(() => spare.disconnect());
+      this.#spare = spare;
+    }
+    return this.#spare;
+  }
 }
 
-const cyclic: Record<string, unknown> = { a: 1 };
-cyclic['self'] = cyclic;
+interface Case {
+  /** The call, as a reader would write it. */
+  call: string;
+  run: (ctx: Context) => unknown;
+  /** A `StateError` or connection code, or (PascalCase) the `name` of an error without one. */
+  code: StateErrorCode | ConnectionErrorCode | 'UpdaterFailed';
+  /** What the message must name. */
+  mentions?: string | RegExp;
+  /** More properties the error must have. */
+  props?: Record<string, unknown>;
+  /** Puts the objects in the state the case needs, writing nothing. */
+  before?: (ctx: Context) => Promise<unknown>;
+  /** A constructor: a synchronous throw is expected, not a rejection. */
+  sync?: boolean;
+}
 
-describe('bad input is refused with a clear error and nothing is written', () => {
-  it.each([
-    ['an empty key', ''],
-    ['a key with a newline', 'a\nb'],
-    ['a key with NUL', 'a\u0000'],
-    ['a key that is not a string', 42],
-    ['a key over 1024 characters', 'k'.repeat(1025)],
-    ['a lone surrogate', 'x\ud800'],
-  ])('%s → INVALID_KEY', async (_name, key) => {
-    const { state, nothingWritten } = await setup();
-    for (const call of [
-      () => state.set(key as string, 1),
-      () => state.get(key as string),
-      () => state.getEntry(key as string),
-      () => state.has(key as string),
-      () => state.delete(key as string),
-      () => state.atomicUpdate(key as string, () => 1),
-      () => state.increment(key as string),
-      () => state.merge(key as string, { a: 1 }),
-      () => state.subscribe(key as string, () => {}),
-      () => state.lock(key as string),
-      () => state.withLock(key as string, () => 1),
-    ]) {
-      await expect(call()).rejects.toMatchObject({ name: 'StateError', code: 'INVALID_KEY' });
-    }
-    await nothingWritten();
-  });
+class Point {
+  readonly x = 1;
+}
 
-  it.each([
-    ['a BigInt', 10n, /bigint/],
-    ['a cyclic object', cyclic, /cycle/],
-    ['a function', () => 1, /function/],
-    ['a nested function', { a: [1, () => 1] }, /value\.a\[1\] is a function/],
-    ['undefined', undefined, /use delete/],
-    ['NaN', { n: Number.NaN }, /NaN/],
-    ['a Date', { when: new Date() }, /Date/],
-    ['a Map', new Map(), /Map/],
-    ['a symbol', Symbol('s'), /symbol/],
-    ['an own __proto__ key', JSON.parse('{"__proto__":{"x":1}}') as unknown, /__proto__/],
-    ['a nested own __proto__ key', JSON.parse('{"a":[{"__proto__":1}]}') as unknown, /__proto__/],
-  ])('%s as a value → INVALID_VALUE', async (_name, value, message) => {
-    const { state, nothingWritten } = await setup();
-    const error: unknown = await state.set('k', value).catch((caught: unknown) => caught);
-    expect(isStateError(error, 'INVALID_VALUE')).toBe(true);
-    expect((error as Error).message).toMatch(message);
-    await expect(state.atomicUpdate('k', () => value)).rejects.toMatchObject({ code: 'INVALID_VALUE' });
-    await nothingWritten();
+class UpdaterFailed extends Error {
+  override readonly name = 'UpdaterFailed';
+}
+
+function cycle(): Record<string, unknown> {
+  const object: Record<string, unknown> = { a: 1 };
+  object['self'] = object;
+  return object;
+}
+
+function nested(levels: number): unknown {
+  let value: unknown = 1;
+  for (let level = 0; level < levels; level += 1) value = { d: value };
+  return value;
+}
+
+/** Values JSON would not keep exactly, with what the message says about each. */
+const UNFAITHFUL: ReadonlyArray<[label: string, value: () => unknown, message?: RegExp]> = [
+  ['undefined', () => undefined, /use delete/],
+  ['a BigInt', () => 10n, /bigint/],
+  ['a cycle', cycle, /cycle/],
+  ['a function', () => () => 1, /function/],
+  ['a symbol', () => Symbol('s'), /symbol/],
+  ['NaN', () => Number.NaN, /NaN/],
+  ['{ n: NaN }', () => ({ n: Number.NaN }), /NaN/],
+  ['Infinity', () => Number.POSITIVE_INFINITY],
+  ['-Infinity', () => Number.NEGATIVE_INFINITY],
+  ['a Date', () => new Date(0), /Date/],
+  ['a Map', () => new Map([[1, 2]]), /Map/],
+  ['a Set', () => new Set([1])],
+  ['a class instance', () => new Point()],
+  ['{ a: undefined }', () => ({ a: undefined })],
+  ['[1, undefined]', () => [1, undefined]],
+  ['a symbol key', () => ({ [Symbol('k')]: 1 })],
+  ["an own '__proto__' key", () => JSON.parse('{"__proto__":{"x":1}}') as unknown, /__proto__/],
+  ["a nested own '__proto__' key", () => JSON.parse('{"a":[{"__proto__":1}]}') as unknown, /__proto__/],
+  ['nesting 300 levels deep', () => nested(300)],
+];
+
+/** Nested bad values whose path the message must name. */
+const NESTED: ReadonlyArray<[label: string, value: () => unknown, path: string]> = [
+  ['a nested Date', () => ({ items: [1, 2, { when: new Date(0) }] }), 'items[2].when'],
+  ['a nested BigInt', () => ({ a: { b: 1n } }), 'a.b'],
+  ['a nested cycle', () => ({ a: cycle() }), 'a.self'],
+  ['a nested function', () => ({ list: [() => 1] }), 'list[0]'],
+  ['a function in an array', () => ({ a: [1, () => 1] }), 'a[1] is a function'],
+];
+
+/** TTLs every method that takes one refuses (`ttlMs ≥ 1`; locks need at least 3 ms). */
+const BAD_TTLS: ReadonlyArray<readonly [label: string, options: unknown, mentions: string]> = [
+  ['{ ttlMs: 0 }', { ttlMs: 0 }, 'ttlMs'],
+  ['{ ttlMs: -5 }', { ttlMs: -5 }, 'ttlMs'],
+  ['{ ttlMs: 1.5 }', { ttlMs: 1.5 }, 'ttlMs'],
+  ['{ ttlMs: NaN }', { ttlMs: Number.NaN }, 'ttlMs'],
+  ["{ ttlMs: '100' }", { ttlMs: '100' }, 'ttlMs'],
+];
+
+const BAD_KEYS: ReadonlyArray<[label: string, value: unknown]> = [
+  ['""', ''],
+  ['42', 42],
+  ['undefined', undefined],
+  ['a newline', 'a\nb'],
+  ['a tab', 'a\tb'],
+  ['NUL', 'a\u0000b'],
+  ['a C1 control', 'a\u0085b'],
+  ['a lone surrogate', 'k\uD800'],
+  ['1025 characters', 'k'.repeat(1_025)],
+];
+
+type Call = (state: StateManager, input: never) => unknown;
+
+const KEY_METHODS: ReadonlyArray<[method: string, call: Call]> = [
+  ['get', (state, key) => state.get(key)],
+  ['set', (state, key) => state.set(key, 1)],
+  ['has', (state, key) => state.has(key)],
+  ['getEntry', (state, key) => state.getEntry(key)],
+  ['delete', (state, key) => state.delete(key)],
+  ['atomicUpdate', (state, key) => state.atomicUpdate(key, () => 1)],
+  ['increment', (state, key) => state.increment(key)],
+  ['merge', (state, key) => state.merge(key, { a: 1 })],
+  ['subscribe', (state, key) => state.subscribe(key, () => {})],
+  ['lock', (state, name) => state.lock(name)],
+  ['withLock', (state, name) => state.withLock(name, () => 1)],
+];
+
+/** Every method that takes an options object, with that argument. */
+const OPTION_METHODS: ReadonlyArray<[method: string, call: Call]> = [
+  ['set', (state, options) => state.set('k', 1, options)],
+  ['delete', (state, options) => state.delete('k', options)],
+  ['atomicUpdate', (state, options) => state.atomicUpdate('k', () => 1, options)],
+  ['increment', (state, options) => state.increment('k', 1, options)],
+  ['merge', (state, options) => state.merge('k', { a: 1 }, options)],
+  ['cleanup', (state, options) => state.cleanup(options)],
+  ['lock', (state, options) => state.lock('l', options)],
+  ['withLock', (state, options) => state.withLock('l', () => 1, options)],
+];
+
+/** `[label, input, what the message names]` cases of one method, each expecting `code`. */
+function casesOf(
+  [method, call]: readonly [method: string, call: Call],
+  code: StateErrorCode,
+  inputs: ReadonlyArray<readonly [label: string, input: unknown, mentions: string | RegExp]>,
+): Case[] {
+  return inputs.map(([label, input, mentions]) => ({
+    call: `StateManager.${method}(${label})`,
+    run: (ctx: Context) => call(ctx.state(), input as never),
+    code,
+    mentions,
+  }));
+}
+
+const CASES: Case[] = [
+  // construction
+  {
+    call: 'new StateManager(null)',
+    run: () => new StateManager(null as never),
+    code: 'INVALID_OPTION',
+    mentions: 'connection',
+    sync: true,
+  },
+  {
+    call: 'new StateManager({})',
+    run: () => new StateManager({} as never),
+    code: 'INVALID_OPTION',
+    mentions: /RedisConnectionManager/,
+    sync: true,
+  },
+  ...(
+    [
+      ['null', null, /options must be an object/],
+      ["{ scope: '' }", { scope: '' }, 'scope'],
+      ["{ scope: 'a b' }", { scope: 'a b' }, 'scope'],
+      ["{ scope: '{s}' }", { scope: '{s}' }, 'scope'],
+      ["{ scope: 's*' }", { scope: 's*' }, 'scope'],
+      ['{ scope: 42 }', { scope: 42 }, 'scope'],
+      ["{ writer: '' }", { writer: '' }, 'writer'],
+      ['{ writer: 42 }', { writer: 42 }, 'writer'],
+      ['{ writer: 257 characters }', { writer: 'w'.repeat(257) }, 'writer'],
+      ['{ maxValueBytes: 0 }', { maxValueBytes: 0 }, 'maxValueBytes'],
+      ['{ maxValueBytes: NaN }', { maxValueBytes: Number.NaN }, 'maxValueBytes'],
+      ['{ maxAttempts: 0 }', { maxAttempts: 0 }, 'maxAttempts'],
+      ['{ maxAttempts: 1.5 }', { maxAttempts: 1.5 }, 'maxAttempts'],
+      ['{ retryBaseDelayMs: -1 }', { retryBaseDelayMs: -1 }, 'retryBaseDelayMs'],
+      ['{ retryBaseDelayMs: 10, retryMaxDelayMs: 5 }', { retryBaseDelayMs: 10, retryMaxDelayMs: 5 }, 'retryMaxDelayMs'],
+      ['{ cleanupIntervalMs: -1 }', { cleanupIntervalMs: -1 }, 'cleanupIntervalMs'],
+      ['{ cleanupIntervalMs: 1.5 }', { cleanupIntervalMs: 1.5 }, 'cleanupIntervalMs'],
+      ['{ maxIdleMs: 0 }', { maxIdleMs: 0 }, 'maxIdleMs'],
+      ['{ lockTtlMs: 2 }', { lockTtlMs: 2 }, 'lockTtlMs'],
+      ['{ lockWaitMs: -1 }', { lockWaitMs: -1 }, 'lockWaitMs'],
+      ["{ resyncOnReconnect: 'yes' }", { resyncOnReconnect: 'yes' }, 'resyncOnReconnect'],
+    ] as Array<[string, unknown, string | RegExp]>
+  ).map(([label, options, mentions]) => ({
+    call: `new StateManager(manager, ${label})`,
+    run: (ctx: Context) => new StateManager(ctx.manager, options as never),
+    code: 'INVALID_OPTION' as const,
+    mentions: typeof mentions === 'string' ? `'${mentions}'` : mentions,
+    sync: true,
+  })),
+  // keys and lock names, on every method that takes one
+  ...KEY_METHODS.flatMap(([method, call]) =>
+    casesOf(
+      [method, call],
+      'INVALID_KEY',
+      BAD_KEYS.map(([label, key]) => [`<${label}>`, key, method.includes('ock') ? 'lock name' : 'key'] as const),
+    ),
+  ),
+  // values
+  ...UNFAITHFUL.flatMap(([label, value, message]): Case[] => [
+    {
+      call: `StateManager.set('k', <${label}>)`,
+      run: (ctx) => ctx.state().set('k', value()),
+      code: 'INVALID_VALUE',
+      mentions: message ?? 'value',
+    },
+    {
+      call: `StateManager.atomicUpdate('k', () => <${label}>)`,
+      run: (ctx) => ctx.state().atomicUpdate('k', () => value()),
+      code: 'INVALID_VALUE',
+      mentions: message ?? 'updater result',
+    },
+  ]),
+  ...NESTED.map(([label, value, path]): Case => ({
+    call: `StateManager.set('k', <${label}>)`,
+    run: (ctx) => ctx.state().set('k', value()),
+    code: 'INVALID_VALUE',
+    mentions: `value.${path}`,
+  })),
+  {
+    call: "StateManager.set('k', <1 MiB string>) (default maxValueBytes)",
+    run: (ctx) => ctx.state().set('k', 'x'.repeat(1_048_576)),
+    code: 'VALUE_TOO_LARGE',
+    mentions: 'maxValueBytes',
+  },
+  {
+    call: "StateManager.set('k', <600,000 × 'é': 1.2 MB of UTF-8>)",
+    run: (ctx) => ctx.state().set('k', 'é'.repeat(600_000)),
+    code: 'VALUE_TOO_LARGE',
+    mentions: 'maxValueBytes',
+  },
+  {
+    call: "StateManager.set('k', <11 bytes>) with { maxValueBytes: 10 }",
+    run: (ctx) => ctx.state({ maxValueBytes: 10 }).set('k', '123456789'),
+    code: 'VALUE_TOO_LARGE',
+    mentions: 'maxValueBytes',
+  },
+  // options objects
+  ...OPTION_METHODS.flatMap(([method, call]) =>
+    casesOf([method, call], 'INVALID_OPTION', [
+      ['null', null, /^options must be an object, got null$/],
+      ['42', 42, /^options must be an object, got number$/],
+    ]),
+  ),
+  ...(
+    [
+      ['set', (state, options) => state.set('k', 1, options)],
+      ['atomicUpdate', (state, options) => state.atomicUpdate('k', () => 1, options)],
+      ['increment', (state, options) => state.increment('k', 1, options)],
+      ['merge', (state, options) => state.merge('k', { a: 1 }, options)],
+      ['lock', (state, options) => state.lock('l', options)],
+      ['withLock', (state, options) => state.withLock('l', () => 1, options)],
+    ] as ReadonlyArray<[string, Call]>
+  ).flatMap(([method, call]) => casesOf([method, call], 'INVALID_OPTION', BAD_TTLS)),
+  ...casesOf(['set', (state, options) => state.set('k', 1, options)], 'INVALID_OPTION', [
+    ['{ ifVersion: -1 }', { ifVersion: -1 }, 'ifVersion'],
+    ['{ ifVersion: 1.5 }', { ifVersion: 1.5 }, 'ifVersion'],
+    ['{ ifVersion: NaN }', { ifVersion: Number.NaN }, 'ifVersion'],
+    ['{ timestamp: -1 }', { timestamp: -1 }, 'timestamp'],
+    ['{ timestamp: 1.5 }', { timestamp: 1.5 }, 'timestamp'],
+    ['{ timestamp: NaN }', { timestamp: Number.NaN }, 'timestamp'],
+    ["{ writer: '' }", { writer: '' }, 'writer'],
+    ['{ writer: 42 }', { writer: 42 }, 'writer'],
+  ]),
+  {
+    call: "StateManager.set('k', 1, { ifVersion: 1 }) (the key is absent)",
+    run: (ctx) => ctx.state().set('k', 1, { ifVersion: 1 }),
+    code: 'CONFLICT',
+    mentions: 'expected version 1',
+    props: { name: 'StateConflictError', expectedVersion: 1, actualVersion: 0 },
+  },
+  ...casesOf(['delete', (state, options) => state.delete('k', options)], 'INVALID_OPTION', [
+    ['{ timestamp: NaN }', { timestamp: Number.NaN }, 'timestamp'],
+  ]),
+  // atomicUpdate
+  ...casesOf(['atomicUpdate', (state, updater) => state.atomicUpdate('k', updater)], 'INVALID_ARGUMENT', [
+    ["'k', null", null, 'updater'],
+    ["'k', 'updater'", 'updater', 'updater'],
+    ["'k', 42", 42, 'updater'],
+  ]).map((c) => ({ ...c, props: { key: 'k' } })),
+  ...casesOf(['atomicUpdate', (state, options) => state.atomicUpdate('k', () => 1, options)], 'INVALID_OPTION', [
+    ['{ maxAttempts: 0 }', { maxAttempts: 0 }, 'maxAttempts'],
+    ['{ maxAttempts: NaN }', { maxAttempts: Number.NaN }, 'maxAttempts'],
+    ["{ writer: '' }", { writer: '' }, 'writer'],
+  ]),
+  {
+    call: "StateManager.atomicUpdate('k', () => { throw }) (the updater's own error comes out unchanged)",
+    run: (ctx) =>
+      ctx.state().atomicUpdate('k', () => {
+        throw new UpdaterFailed('the updater said no');
+      }),
+    code: 'UpdaterFailed',
+    mentions: 'the updater said no',
+  },
+  // increment / merge
+  ...casesOf(['increment', (state, by) => state.increment('k', by)], 'INVALID_ARGUMENT', [
+    ["'k', 1.5", 1.5, 'increment'],
+    ["'k', NaN", Number.NaN, 'increment'],
+    ["'k', Infinity", Number.POSITIVE_INFINITY, 'increment'],
+    ["'k', 2 ** 53", 2 ** 53, 'increment'],
+    ["'k', '1'", '1', 'increment'],
+    ["'k', 1n", 1n, 'increment'],
+  ]),
+  ...casesOf(['increment', (state, field) => state.increment('k', 1, { field })], 'INVALID_KEY', [
+    ["{ field: '' }", '', 'field'],
+    ["{ field: '__proto__' }", '__proto__', 'field'],
+    ['{ field: 42 }', 42, 'field'],
+    ['{ field: <a newline> }', 'a\nb', 'field'],
+  ]),
+  ...casesOf(['increment', (state, options) => state.increment('k', 1, options)], 'INVALID_OPTION', [
+    ['{ writer: 42 }', { writer: 42 }, 'writer'],
+  ]),
+  ...casesOf(['merge', (state, options) => state.merge('k', { a: 1 }, options)], 'INVALID_OPTION', [
+    ['{ writer: 42 }', { writer: 42 }, 'writer'],
+  ]),
+  ...casesOf(['merge', (state, patch) => state.merge('k', patch)], 'INVALID_VALUE', [
+    ["'k', null", null, 'patch'],
+    ["'k', [1, 2]", [1, 2], 'patch'],
+    ["'k', 'patch'", 'patch', 'patch'],
+    ["'k', 42", 42, 'patch'],
+    ["'k', <a Map>", new Map(), 'patch'],
+    ["'k', <a Date>", new Date(0), 'patch'],
+    ["'k', <a class instance>", new Point(), 'patch'],
+    ["'k', { a: 1n }", { a: 1n }, 'patch'],
+    ["'k', { a: NaN }", { a: Number.NaN }, 'patch'],
+    ["'k', { a: { when: <a Date> } }", { a: { when: new Date(0) } }, 'patch'],
+    ["'k', { f: () => 1 }", { f: () => 1 }, 'patch'],
+    ["'k', { __proto__: … } (own key)", JSON.parse('{"__proto__":{"x":1}}'), 'patch'],
+  ]),
+  {
+    call: "StateManager.merge('k', { big: <1 MiB string> })",
+    run: (ctx) => ctx.state().merge('k', { big: 'x'.repeat(1_048_576) }),
+    code: 'VALUE_TOO_LARGE',
+    mentions: 'maxValueBytes',
+  },
+  // listing, cleanup, subscriptions
+  ...(
+    [
+      ['42', 42],
+      ['a newline', 'a\nb'],
+      ['a tab', 'a\tb'],
+      ['NUL', '\u0000'],
+      ['1025 characters', 'p'.repeat(1_025)],
+    ] as const
+  ).flatMap(([label, prefix]) =>
+    (
+      [
+        ['keys', (state, input) => state.keys(input)],
+        ['entries', (state, input) => state.entries(input)],
+        ['subscribePrefix', (state, input) => state.subscribePrefix(input, () => {})],
+      ] as ReadonlyArray<[string, Call]>
+    ).flatMap(([method, call]) => casesOf([method, call], 'INVALID_KEY', [[`<prefix: ${label}>`, prefix, 'prefix']])),
+  ),
+  ...casesOf(['cleanup', (state, options) => state.cleanup(options)], 'INVALID_OPTION', [
+    ['{ maxIdleMs: 0 }', { maxIdleMs: 0 }, 'maxIdleMs'],
+    ['{ maxIdleMs: NaN }', { maxIdleMs: Number.NaN }, 'maxIdleMs'],
+    ['{ maxIdleMs: -1 }', { maxIdleMs: -1 }, 'maxIdleMs'],
+  ]),
+  ...(
+    [
+      ['null', null],
+      ["'handler'", 'handler'],
+      ['undefined', undefined],
+    ] as const
+  ).flatMap(([label, handler]) => [
+    ...casesOf(['subscribe', (state, input) => state.subscribe('k', input)], 'INVALID_ARGUMENT', [
+      [`'k', ${label}`, handler, 'handler'],
+    ]),
+    ...casesOf(['subscribePrefix', (state, input) => state.subscribePrefix('', input)], 'INVALID_ARGUMENT', [
+      [`'', ${label}`, handler, 'handler'],
+    ]),
+    ...casesOf(['withLock', (state, input) => state.withLock('l', input)], 'INVALID_ARGUMENT', [
+      [`'l', ${label}`, handler, 'fn'],
+    ]),
+  ]),
+  // locks
+  ...(
+    [
+      ['{ ttlMs: 2 }', { ttlMs: 2 }, 'ttlMs'],
+      ['{ waitMs: -1 }', { waitMs: -1 }, 'waitMs'],
+      ['{ waitMs: 1.5 }', { waitMs: 1.5 }, 'waitMs'],
+      ["{ waitMs: '10' }", { waitMs: '10' }, 'waitMs'],
+    ] as const
+  ).flatMap((input) => [
+    ...casesOf(['lock', (state, options) => state.lock('l', options)], 'INVALID_OPTION', [input]),
+    ...casesOf(['withLock', (state, options) => state.withLock('l', () => 1, options)], 'INVALID_OPTION', [input]),
+  ]),
+  // a closed state manager, a manager not connected or disconnected
+  ...(
+    [
+      ["get('k')", (state) => state.get('k')],
+      ["set('k', 1)", (state) => state.set('k', 1)],
+      ["delete('k')", (state) => state.delete('k')],
+      ["atomicUpdate('k', fn)", (state) => state.atomicUpdate('k', () => 1)],
+      ["increment('k')", (state) => state.increment('k')],
+      ["merge('k', { a: 1 })", (state) => state.merge('k', { a: 1 })],
+      ['keys()', (state) => state.keys()],
+      ['cleanup()', (state) => state.cleanup()],
+      ["subscribe('k', handler)", (state) => state.subscribe('k', () => {})],
+      ["subscribePrefix('', handler)", (state) => state.subscribePrefix('', () => {})],
+      ["lock('l')", (state) => state.lock('l')],
+      ["withLock('l', fn)", (state) => state.withLock('l', () => 1)],
+    ] as ReadonlyArray<[string, (state: StateManager) => unknown]>
+  ).map(([label, call]): Case => ({
+    call: `StateManager.${label} after close()`,
+    before: (ctx) => ctx.state().close(),
+    run: (ctx) => call(ctx.state()),
+    code: 'STATE_CLOSED',
+    mentions: 'closed',
+  })),
+  {
+    call: "StateManager.get('k') on a manager not connected",
+    run: (ctx) => closeAfter(new StateManager(ctx.spare())).get('k'),
+    code: 'NOT_CONNECTED',
+  },
+  {
+    call: "StateManager.set('k', 1) on a disconnected manager",
+    before: async (ctx) => {
+      await ctx.spare().connect();
+      await ctx.spare().disconnect();
+    },
+    run: (ctx) => closeAfter(new StateManager(ctx.spare())).set('k', 1),
+    code: 'MANAGER_CLOSED',
+  },
+];
+
+/** True when `error` is what `c` expects: the right code by the right guard, or the right error name. */
+function expected(c: Case, error: unknown): boolean {
+  if (/^[A-Z][a-z]/.test(c.code)) return error instanceof Error && error.name === c.code;
+  if (c.code === 'NOT_CONNECTED' || c.code === 'MANAGER_CLOSED') return isConnectionError(error, c.code);
+  return isStateError(error, c.code as StateErrorCode);
+}
+
+function thrownBy(run: () => unknown): Error {
+  try {
+    run();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a throw, but the call returned');
+}
+
+describe('bad input is refused with a clear error, and nothing is written', () => {
+  it.each(CASES.map((c) => [`${c.call} → ${c.code}`, c] as const))('%s', async (_name, c) => {
+    const manager = await createManager();
+    const ctx = new Context(manager);
+    await c.before?.(ctx);
+    // A Promise-returning method refuses by rejecting: a synchronous throw fails the test here.
+    const error = c.sync === true ? thrownBy(() => c.run(ctx)) : await rejectionOf(c.run(ctx) as Promise<unknown>);
+    expect(expected(c, error), `${error.name} ${(error as { code?: string }).code}: ${error.message}`).toBe(true);
+    expect(error.message.trim()).not.toBe('');
+    // Bad input is a StateError itself; only the retryable failures have their own classes.
+    if (/^INVALID_|^VALUE_TOO_LARGE$/.test(c.code)) expect(error.name).toBe('StateError');
+    if (typeof c.mentions === 'string') expect(error.message).toContain(c.mentions);
+    else if (c.mentions !== undefined) expect(error.message).toMatch(c.mentions);
+    if (c.props !== undefined) expect(error).toMatchObject(c.props);
+    expect(await countNamespaceKeys(manager.getConnection(), manager.namespace)).toBe(0);
   });
 
   it('a key merely containing "__proto__" text is fine', async () => {
-    const { state } = await setup();
+    const state = await createState();
     await state.set('k', { 'x"__proto__': 1, text: '"__proto__":' });
     expect(await state.get('k')).toEqual({ 'x"__proto__': 1, text: '"__proto__":' });
   });
 
-  it('a value over the size limit (default 1 MiB) → VALUE_TOO_LARGE', async () => {
-    const { state, nothingWritten } = await setup();
-    await expect(state.set('k', 'x'.repeat(1_048_576))).rejects.toMatchObject({ code: 'VALUE_TOO_LARGE' });
-    await expect(state.set('k', 'é'.repeat(600_000))).rejects.toMatchObject({ code: 'VALUE_TOO_LARGE' });
-    await expect(state.merge('k', { big: 'x'.repeat(1_048_576) })).rejects.toMatchObject({ code: 'VALUE_TOO_LARGE' });
-    await nothingWritten();
-    const small = await setup({ maxValueBytes: 10 });
-    await expect(small.state.set('k', '12345678901')).rejects.toMatchObject({ code: 'VALUE_TOO_LARGE' });
-    await small.state.set('k', '1234567');
+  it('a value just within maxValueBytes is written', async () => {
+    const state = await createState({ maxValueBytes: 10 });
+    expect((await state.set('k', '1234567')).version).toBe(1);
   });
 
-  it.each([0, -5, 1.5, Number.NaN, '100'])('ttlMs %j → INVALID_OPTION', async (ttlMs) => {
-    const { state, nothingWritten } = await setup();
-    await expect(state.set('k', 1, { ttlMs: ttlMs as number })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
-    await expect(state.increment('k', 1, { ttlMs: ttlMs as number })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
-    await expect(state.atomicUpdate('k', () => 1, { ttlMs: ttlMs as number })).rejects.toMatchObject({
-      code: 'INVALID_OPTION',
-    });
-    await expect(state.lock('k', { ttlMs: ttlMs as number })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
-    await nothingWritten();
-  });
-
-  it('other bad arguments', async () => {
-    const { state, nothingWritten } = await setup();
-    await expect(state.atomicUpdate('k', 'not a function' as never)).rejects.toMatchObject({
-      code: 'INVALID_ARGUMENT',
-      key: 'k',
-    });
-    await expect(state.subscribe('k', null as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(state.set('k', 1, { ifVersion: -1 })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
-    await expect(state.set('k', 1, { timestamp: 1.5 })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
-    await expect(state.set('k', 1, { writer: '' })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
-    await expect(state.atomicUpdate('k', () => 1, { maxAttempts: 0 })).rejects.toMatchObject({
-      code: 'INVALID_OPTION',
-    });
-    await expect(state.increment('k', 1.5)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(state.increment('k', '1' as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(state.increment('k', 1, { field: '' })).rejects.toMatchObject({ code: 'INVALID_KEY' });
-    await expect(state.increment('k', 1, { field: '__proto__' })).rejects.toMatchObject({ code: 'INVALID_KEY' });
-    await expect(state.merge('k', [1] as never)).rejects.toMatchObject({ code: 'INVALID_VALUE' });
-    await expect(state.merge('k', new Map() as never)).rejects.toMatchObject({ code: 'INVALID_VALUE' });
-    await expect(state.merge('k', null as never)).rejects.toMatchObject({ code: 'INVALID_VALUE' });
-    await expect(state.merge('k', { f: () => 1 })).rejects.toMatchObject({ code: 'INVALID_VALUE' });
-    await expect(state.merge('k', JSON.parse('{"__proto__":1}') as Record<string, unknown>)).rejects.toMatchObject({
-      code: 'INVALID_VALUE',
-    });
-    await expect(state.subscribePrefix('a\tb', () => {})).rejects.toMatchObject({ code: 'INVALID_KEY' });
-    await expect(state.keys('a\tb')).rejects.toMatchObject({ code: 'INVALID_KEY' });
-    await expect(state.cleanup({ maxIdleMs: 0 })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
-    await expect(state.lock('k', { waitMs: -1 })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
-    await nothingWritten();
-  });
-});
-
-describe('options', () => {
-  it('are validated at construction, naming the option', async () => {
-    const manager = await createManager();
-    expect(() => new StateManager({} as never)).toThrow(/RedisConnectionManager/);
-    expect(() => new StateManager(manager, null as never)).toThrow(/options must be an object/);
-    for (const [options, message] of [
-      [{ scope: 'a b' }, /'scope'/],
-      [{ scope: '{tag}' }, /'scope'/],
-      [{ maxValueBytes: 0 }, /'maxValueBytes'/],
-      [{ maxAttempts: 1.5 }, /'maxAttempts'/],
-      [{ cleanupIntervalMs: -1 }, /'cleanupIntervalMs'/],
-      [{ maxIdleMs: 0 }, /'maxIdleMs'/],
-      [{ lockTtlMs: 2 }, /'lockTtlMs'/],
-      [{ lockWaitMs: -1 }, /'lockWaitMs'/],
-      [{ retryBaseDelayMs: 10, retryMaxDelayMs: 5 }, /'retryMaxDelayMs'/],
-      [{ writer: 7 }, /'writer'/],
-      [{ resyncOnReconnect: 'yes' }, /'resyncOnReconnect'/],
-    ] as const) {
-      expect(() => new StateManager(manager, options as never)).toThrow(
-        expect.objectContaining({ code: 'INVALID_OPTION', message: expect.stringMatching(message) as string }),
-      );
-    }
+  it('afterwards the process still does a valid round trip', async () => {
+    const state = await createState();
+    await state.set('plan', 'text');
+    await expect(state.increment('plan')).rejects.toMatchObject({ code: 'TYPE_MISMATCH' });
+    expect(await state.getEntry('plan')).toMatchObject({ value: 'text', version: 1 });
+    expect(await state.withLock('resource', ({ fencingToken }) => fencingToken)).toBeGreaterThan(0);
   });
 });
