@@ -183,13 +183,13 @@ export class StateManager extends EventEmitter<StateManagerEvents> {
    */
   async subscribe<TValue = unknown>(key: string, handler: ChangeHandler<TValue>): Promise<Unsubscribe> {
     this.#context.assertOpen();
-    return this.#feed.add(this.#context.keys.channel(assertKey(key)), false, handler as ChangeHandler);
+    return this.#feed.add({ key: assertKey(key) }, handler as ChangeHandler);
   }
 
   /** Like {@link StateManager.subscribe}, for every key that starts with `prefix` (`''`: every key of the scope). No resync. */
   async subscribePrefix<TValue = unknown>(prefix: string, handler: ChangeHandler<TValue>): Promise<Unsubscribe> {
     this.#context.assertOpen();
-    return this.#feed.add(this.#context.keys.pattern(assertPrefix(prefix)), true, handler as ChangeHandler);
+    return this.#feed.add({ prefix: assertPrefix(prefix) }, handler as ChangeHandler);
   }
 
   /**
