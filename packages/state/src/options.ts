@@ -53,20 +53,10 @@ export const DEFAULT_STATE_MANAGER_OPTIONS = {
   resyncOnReconnect: true,
 } as const;
 
-/** Options after defaults and validation. */
-export interface ResolvedStateOptions {
-  scope: string;
-  writer: string | undefined;
-  maxValueBytes: number;
-  maxAttempts: number;
-  retryBaseDelayMs: number;
-  retryMaxDelayMs: number;
-  cleanupIntervalMs: number;
-  maxIdleMs: number | undefined;
-  lockTtlMs: number;
-  lockWaitMs: number;
-  resyncOnReconnect: boolean;
-}
+/** Options after defaults and validation: every option set, but `writer` and `maxIdleMs` (off when absent). */
+export type ResolvedStateOptions = {
+  [K in Exclude<keyof StateManagerOptions, 'writer' | 'maxIdleMs'>]-?: NonNullable<StateManagerOptions[K]>;
+} & Pick<StateManagerOptions, 'writer' | 'maxIdleMs'>;
 
 /** Validates an integer option (`INVALID_OPTION`, naming `field`): from 1 to 2^31-1 ms unless `rules` say otherwise. */
 export function integerOption(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { uniqueNamespace, waitFor, waitForEvent } from '@shim/testing';
+import { collect, uniqueNamespace, waitFor, waitForEvent } from '@shim/testing';
 import { RedisConnectionManager } from '@shim/connection';
 import { isStateError, LockError, StateManager, stateKeys } from '../src/index.js';
 import { onCleanup, privateServer, sharedRedisUrl } from '@shim/testing/scope';
@@ -129,6 +129,19 @@ describe('withLock', () => {
       .catch((caught: unknown) => caught);
     expect(error).toMatchObject({ name: 'LockError', code: 'LOCK_LOST', key: 'stolen' });
     expect((await lost)[0]).toMatchObject({ name: 'stolen', fencingToken: 1 });
+  });
+
+  it('a release that fails (Redis gone) leaves the lock to its TTL: withLock returns what fn returned and reports the failure', async () => {
+    const manager = await createManager();
+    const state = await createState({}, manager);
+    const errors = collect<Error>(1);
+    state.on('error', (error) => errors.push(error));
+    const result = await state.withLock('gone', async () => {
+      await manager.disconnect();
+      return 'done';
+    });
+    expect(result).toBe('done');
+    expect((await errors.done)[0]).toMatchObject({ code: 'MANAGER_CLOSED' });
   });
 
   it('refuses a fn that is not a function', async () => {
