@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
-import { type RedisConnectionManager } from '@shim/connection';
+import type { RedisConnectionManager } from '@shim/connection';
 import { luaScript, runLuaScript } from '@shim/connection/kit';
 import type { Redis } from 'ioredis';
 import type { Envelope } from './codec.js';
@@ -11,45 +11,7 @@ import { validate } from './internal/schema.js';
 import { DEFAULT_INBOX_OPTIONS, positiveInteger, type InboxOptions } from './options.js';
 import { describeError } from './internal/describe.js';
 import { ignore } from './internal/ignore.js';
-
-/** What an inbox handler learns about a message besides its payload. */
-export interface InboxMessageMeta {
-  /** `inbox:<recipient>`. */
-  channel: string;
-  recipient: string;
-  /** Stream id of the message: its place in the inbox (acknowledgement and dead-letter refer to it). */
-  id: string;
-  /** The envelope's message id (`<publisher instance>:<seq>`). */
-  messageId: string;
-  /** When it was sent. Unit: ms since epoch (sender's clock). */
-  sentAt: number;
-  /** The sender's name, when it gave one. */
-  sender?: string;
-  /** 1 on first delivery, more on redeliveries; 0 for `peek()`. */
-  deliveryCount: number;
-}
-
-/** Called with each inbox message. Returning acknowledges it; throwing or rejecting leaves it for redelivery. */
-export type InboxHandler<TMessage = unknown> = (message: TMessage, meta: InboxMessageMeta) => void | Promise<void>;
-
-/** A message as `peek()` returns it. */
-export interface InboxEntry<TMessage = unknown> {
-  id: string;
-  message: TMessage;
-  meta: InboxMessageMeta;
-}
-
-/** A message in the dead-letter stream. */
-export interface DeadLetter {
-  /** Id in the dead-letter stream. */
-  id: string;
-  /** Its id in the inbox it came from. */
-  originalId: string;
-  reason: string;
-  deliveryCount: number;
-  /** The message as it was encoded. */
-  raw: string;
-}
+import type { DeadLetter, InboxEntry, InboxHandler, InboxMessageMeta } from './types.js';
 
 /** @internal What an {@link Inbox} needs from its bus. */
 export interface InboxContext {

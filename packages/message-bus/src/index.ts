@@ -1,17 +1,20 @@
 export { MessageBusWrapper } from './message-bus.js';
 export type {
+  DeadLetter,
   Handler,
+  InboxEntry,
+  InboxHandler,
+  InboxMessageMeta,
   MessageBusStats,
   MessageMeta,
   PatternHandler,
   PatternMessageMeta,
   SendOptions,
   Unsubscribe,
-} from './message-bus.js';
+} from './types.js';
 export { TypedChannel } from './typed-channel.js';
 export type { TypedChannelBinding } from './typed-channel.js';
 export { Inbox } from './inbox.js';
-export type { DeadLetter, InboxEntry, InboxHandler, InboxMessageMeta } from './inbox.js';
 export { jsonCodec, parseEnvelope } from './codec.js';
 export type { Envelope, MessageCodec } from './codec.js';
 export { DEFAULT_INBOX_OPTIONS, DEFAULT_MESSAGE_BUS_OPTIONS } from './options.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
-import { type RedisConnectionManager } from '@shim/connection';
+import type { RedisConnectionManager } from '@shim/connection';
 import { emitSafely, luaScript, runLuaScript } from '@shim/connection/kit';
 import type { Redis } from 'ioredis';
 import { parseEnvelope, type Envelope, type MessageCodec } from './codec.js';
@@ -13,55 +13,16 @@ import { assertSchema, validate } from './internal/schema.js';
 import { assertChannel, assertPattern, assertRecipient, busKeys, type BusKeys } from './keys.js';
 import { DEFAULT_MESSAGE_BUS_OPTIONS, positiveInteger, type InboxOptions, type MessageBusOptions } from './options.js';
 import { TypedChannel } from './typed-channel.js';
+import type {
+  Handler,
+  MessageBusStats,
+  MessageMeta,
+  PatternHandler,
+  PatternMessageMeta,
+  SendOptions,
+  Unsubscribe,
+} from './types.js';
 import { ignore } from './internal/ignore.js';
-
-/** What a handler learns about a message besides its payload. */
-export interface MessageMeta {
-  /** The user's channel name (for patterns: the channel that matched). */
-  channel: string;
-  /** Message id, unique per publisher instance. */
-  id: string;
-  /** When it was sent. Unit: ms since epoch (publisher's clock). */
-  sentAt: number;
-  /** The publisher's name, when it gave one. */
-  sender?: string;
-  /** Position in this publisher's sequence on this channel (1, 2, 3 …). */
-  seq: number;
-  /** The pattern that matched, for pattern subscriptions. */
-  pattern?: string;
-}
-
-/** {@link MessageMeta} of a pattern subscription: `pattern` is always set. */
-export interface PatternMessageMeta extends MessageMeta {
-  pattern: string;
-}
-
-/** Called with each message of a channel subscription. A throw or rejection is reported as `error`. */
-export type Handler<TMessage = unknown> = (message: TMessage, meta: MessageMeta) => void | Promise<void>;
-
-/** Called with each message of a pattern subscription. */
-export type PatternHandler<TMessage = unknown> = (message: TMessage, meta: PatternMessageMeta) => void | Promise<void>;
-
-/** Removes the subscription it was returned for; unsubscribes in Redis when it was the last handler. */
-export type Unsubscribe = () => Promise<void>;
-
-/** Options of {@link MessageBusWrapper.send}. */
-export interface SendOptions {
-  /** Validate the message with this Standard Schema before sending (nothing is sent when it fails). */
-  schema?: StandardSchemaV1 | undefined;
-}
-
-/** Counters since the bus was created. */
-export interface MessageBusStats {
-  published: number;
-  /** Handler calls made (one message with two handlers counts twice). */
-  delivered: number;
-  invalid: number;
-  handlerErrors: number;
-  /** Gap events, and the messages they reported missing. */
-  gaps: number;
-  missed: number;
-}
 
 type Kind = 'channel' | 'pattern';
 

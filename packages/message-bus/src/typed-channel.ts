@@ -1,7 +1,7 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { MessageValidationError } from './errors.js';
 import { validate } from './internal/schema.js';
-import type { Handler, Unsubscribe } from './message-bus.js';
+import type { Handler, Unsubscribe } from './types.js';
 
 /** What a {@link TypedChannel} needs from its bus. */
 export interface TypedChannelBinding<S extends StandardSchemaV1> {
