@@ -1,11 +1,5 @@
 export { WorkerRegistry } from './worker-registry.js';
-export type {
-  AutoHeartbeatOptions,
-  HeartbeatOptions,
-  ListFilter,
-  RegisterOptions,
-  StopHeartbeat,
-} from './worker-registry.js';
+export type { AutoHeartbeatOptions, HeartbeatOptions, ListFilter, RegisterOptions, StopHeartbeat } from './types.js';
 export { isWorkerStatus } from './worker-info.js';
 export type { WorkerInfo, WorkerStatus } from './worker-info.js';
 export type { RegistryEvent, RegistryEventHandler, RegistryEventType, WorkerRegistryEvents } from './events.js';

@@ -30,21 +30,8 @@ export interface RegistryKeys {
 
 /** Builds the {@link RegistryKeys} for `namespace`. */
 export function registryKeys(namespace: string): RegistryKeys {
-  const base = `${namespace}:workers:{${namespace}}`;
-  const alive = `${base}:alive`;
-  const info = `${base}:info`;
-  const status = `${base}:status`;
-  const incarnation = `${base}:incarnation`;
-  const changes = `${base}:changes`;
-  const version = `${base}:version`;
-  return {
-    alive,
-    info,
-    status,
-    incarnation,
-    changes,
-    version,
-    all: [alive, info, status, incarnation, changes, version],
-    events: `${namespace}:workers:events`,
-  };
+  const names = ['alive', 'info', 'status', 'incarnation', 'changes', 'version'] as const;
+  const all = names.map((name) => `${namespace}:workers:{${namespace}}:${name}`) as RegistryKeys['all'];
+  const [alive, info, status, incarnation, changes, version] = all;
+  return { alive, info, status, incarnation, changes, version, all, events: `${namespace}:workers:events` };
 }

@@ -15,17 +15,15 @@ export interface WorkerInfo {
   lastHeartbeat: number;
 }
 
-const STATUSES: ReadonlySet<string> = new Set(['idle', 'busy', 'offline']);
+/** Every status, in the order messages list them. */
+export const WORKER_STATUSES: readonly WorkerStatus[] = ['idle', 'busy', 'offline'];
 
 /** True for `'idle' | 'busy' | 'offline'`. */
 export function isWorkerStatus(value: unknown): value is WorkerStatus {
-  return typeof value === 'string' && STATUSES.has(value);
+  return (WORKER_STATUSES as readonly unknown[]).includes(value);
 }
 
-/**
- * Parses worker JSON as the registry's Lua scripts build it (one worker, an array, or an event
- * holding one); `__proto__` keys in metadata are dropped, also when written with `\u` escapes.
- */
-export function parseRegistryJson<T>(json: string): T {
-  return parseJsonWithoutProto(json) as T;
+/** Workers as the Lua scripts join them (JSON lines; '' = none), without `__proto__` keys (`\u`-escaped too). */
+export function parseWorkers(text: string): WorkerInfo[] {
+  return text === '' ? [] : (parseJsonWithoutProto(`[${text.replaceAll('\n', ',')}]`) as WorkerInfo[]);
 }

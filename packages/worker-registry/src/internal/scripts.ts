@@ -6,19 +6,17 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
 
-// Storage, all under one hash tag: KEYS[1] alive (zset id → last heartbeat), KEYS[2] info (hash
-// id → JSON {id, incarnation, registeredAt, metadata}, built by the client), KEYS[3] status (hash
-// id → status), KEYS[4] incarnation (hash id → incarnation), KEYS[5] changes (zset id → sequence
-// number of its last change), KEYS[6] version (hash: epoch, seq). A worker's JSON as the API
-// returns it is its info with status and lastHeartbeat appended, put together here by string
-// concatenation.
+// Storage, all under one hash tag: KEYS[1] alive (zset id → last heartbeat), KEYS[2] info (hash id → JSON {id,
+// incarnation, registeredAt, metadata}, built by the client), KEYS[3] status (hash id → status), KEYS[4] incarnation
+// (hash id → incarnation), KEYS[5] changes (zset id → sequence number of its last change), KEYS[6] version (hash:
+// epoch, seq). A worker's JSON as the API returns it is its info with status and lastHeartbeat appended, put together
+// here by string concatenation.
 //
-// Every script that writes an info, a status or an incarnation takes the next sequence number and
-// files the worker under it in changes, in the same script, so listActive() can ask for only what
-// changed after the last number it saw and keep a copy of the rest. Plain heartbeats change none of
-// it. The epoch is a random token from the client, set when the version hash is created: after data
-// loss (or once the last worker is gone and the keys deleted) numbers start again under a new
-// epoch, and a copy made under the old one is never mistaken for current.
+// Every script that writes an info, a status or an incarnation takes the next sequence number and files the worker
+// under it in changes, in the same script, so listActive() can ask for only what changed after the last number it saw
+// and keep a copy of the rest. Plain heartbeats change none of it. The epoch is a random token from the client, set
+// when the version hash is created: after data loss (or once the last worker is gone and the keys deleted) numbers
+// start again under a new epoch, and a copy made under the old one is never mistaken for current.
 const WORKER = `
 local function worker(info, status, heartbeat)
   return string.sub(info, 1, -2) .. ',"status":"' .. status .. '","lastHeartbeat":' .. heartbeat .. '}'
@@ -45,9 +43,9 @@ end
 `;
 
 /**
- * ARGV: id, incarnation, ttl, replace ('1'/'0'), channel, reason, info JSON without registeredAt
- * (the script puts Redis' time in), status, epoch token (used if there is no epoch yet). Refuses a live registration unless replacing; an
- * expired one it overwrites is reported `stale` first, so nobody waits for that event in vain.
+ * ARGV: id, incarnation, ttl, replace ('1'/'0'), channel, reason, info JSON without registeredAt (the script puts
+ * Redis' time in), status, epoch token (used if there is no epoch yet). Refuses a live registration unless replacing;
+ * an expired one it overwrites is reported `stale` first, so nobody waits for that event in vain.
  */
 export const REGISTER = script(`${NOW}${WORKER}
 local isAlive, score = alive(ARGV[1], tonumber(ARGV[3]), now)
@@ -72,10 +70,10 @@ return { 'OK', json }
 `);
 
 /**
- * ARGV: id, incarnation, ttl, channel, status ('' = unchanged), info JSON ('' = unchanged),
- * epoch token (used only when the status or the info changes and there is no epoch yet).
- * Refuses an unknown or expired worker (NOT_REGISTERED) and one registered again under another
- * incarnation (REPLACED). Checks everything before writing anything. One round trip per heartbeat.
+ * ARGV: id, incarnation, ttl, channel, status ('' = unchanged), info JSON ('' = unchanged), epoch token (used only
+ * when the status or the info changes and there is no epoch yet). Refuses an unknown or expired worker
+ * (NOT_REGISTERED) and one registered again under another incarnation (REPLACED). Checks everything before writing
+ * anything. One round trip per heartbeat.
  */
 export const HEARTBEAT = script(`${NOW}${WORKER}
 if not alive(ARGV[1], tonumber(ARGV[3]), now) then return { 'NOT_REGISTERED' } end
@@ -102,8 +100,8 @@ return { 'OK', now }
 `);
 
 /**
- * ARGV: id, status, ttl, channel, incarnation ('' = any), epoch token. Only for a live worker, and only for the
- * given incarnation when one is given (a replaced worker cannot change its successor).
+ * ARGV: id, status, ttl, channel, incarnation ('' = any), epoch token. Only for a live worker, and only for the given
+ * incarnation when one is given (a replaced worker cannot change its successor).
  */
 export const SET_STATUS = script(`${NOW}${WORKER}
 local isAlive, score = alive(ARGV[1], tonumber(ARGV[3]), now)
@@ -120,8 +118,8 @@ return { 'OK' }
 `);
 
 /**
- * ARGV: id, channel, incarnation ('' = any). Idempotent: 0 when there was nothing to remove. With an
- * incarnation, removes nothing registered under another one (a replaced worker leaves its successor).
+ * ARGV: id, channel, incarnation ('' = any). Idempotent: 0 when there was nothing to remove. With an incarnation,
+ * removes nothing registered under another one (a replaced worker leaves its successor).
  */
 export const UNREGISTER = script(`${WORKER}
 if ARGV[3] ~= '' then
@@ -140,9 +138,9 @@ return count
 `);
 
 /**
- * ARGV: id, ttl, channel. Removes the worker only if it is still past its TTL when the script runs,
- * so a heartbeat that got in first keeps it (and one that comes after is refused). Returns the
- * reaped worker's JSON, or '' when it was not reaped.
+ * ARGV: id, ttl, channel. Removes the worker only if it is still past its TTL when the script runs, so a heartbeat
+ * that got in first keeps it (and one that comes after is refused). Returns the reaped worker's JSON, or '' when it
+ * was not reaped.
  */
 export const REAP = script(`${NOW}${WORKER}
 local isAlive, score = alive(ARGV[1], tonumber(ARGV[2]), now)
@@ -175,14 +173,12 @@ return worker(info, redis.call('HGET', KEYS[3], ARGV[1]) or 'offline', score)
 `);
 
 /**
- * ARGV: ttl, epoch and sequence number of the caller's copy ('' and 0 = none). Every worker alive
- * now, by Redis' clock, in one round trip, as strings joined in C by table.concat (per-item Lua
- * concatenation and thousands of RESP replies both cost more): the epoch ('' = none yet) and the
- * last sequence number; the alive ids and their last heartbeats alternating, separated by newlines
- * (ids hold no control characters); then infos separated by newlines (JSON never holds a raw
- * newline) and their statuses separated by commas, in the same order — of the workers changed
- * after the caller's sequence number when the caller's epoch is current, else of every alive
- * worker that has an info.
+ * ARGV: ttl, epoch and sequence number of the caller's copy ('' and 0 = none). Every worker alive now, by Redis'
+ * clock, in one round trip, as strings joined in C by table.concat (per-item Lua concatenation and thousands of RESP
+ * replies both cost more): the epoch ('' = none yet) and the last sequence number; the alive ids and their last
+ * heartbeats alternating, separated by newlines (ids hold no control characters); then infos separated by newlines
+ * (JSON never holds a raw newline) and their statuses separated by commas, in the same order — of the workers changed
+ * after the caller's sequence number when the caller's epoch is current, else of every alive worker that has an info.
  */
 export const LIST_ALIVE = script(`${NOW}
 local found = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now - tonumber(ARGV[1])), '+inf', 'WITHSCORES')

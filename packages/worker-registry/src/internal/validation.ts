@@ -1,26 +1,16 @@
-import { createValidator, describeType } from '@shim/connection/kit';
+import { createValidator, describeType, parseJsonWithoutProto } from '@shim/connection/kit';
 import { WorkerRegistryError, type WorkerRegistryErrorCode } from '../errors.js';
-import { parseRegistryJson, type WorkerStatus } from '../worker-info.js';
+import { WORKER_STATUSES, type WorkerStatus } from '../worker-info.js';
 
 /** The kit's checks, throwing {@link WorkerRegistryError} with this package's codes. */
 export const v = createValidator<WorkerRegistryErrorCode>((code, message) => new WorkerRegistryError(code, message));
 
-const ALL_STATUSES: readonly WorkerStatus[] = ['idle', 'busy', 'offline'];
-
-/** `value` if it is one of `allowed`, else `INVALID_STATUS` naming `field`. */
-export function checkStatus<T extends WorkerStatus>(
-  value: unknown,
-  field: string,
-  allowed: readonly T[] = ALL_STATUSES as readonly T[],
-): T {
-  if ((allowed as readonly unknown[]).includes(value)) return value as T;
-  const names = allowed.map((status) => `'${status}'`);
+/** Throws `INVALID_STATUS` naming `field` unless `value` is one of `allowed`. */
+export function checkStatus(value: unknown, field: string, allowed: readonly WorkerStatus[] = WORKER_STATUSES): void {
+  if ((allowed as readonly unknown[]).includes(value)) return;
+  const names = allowed.map((status) => `'${status}'`).join(', ');
   const got = typeof value === 'string' ? `'${value}'` : describeType(value);
-  return v.fail(
-    'INVALID_STATUS',
-    field,
-    `${field} must be ${names.slice(0, -1).join(', ')} or ${names.at(-1)}, got ${got}`,
-  );
+  v.fail('INVALID_STATUS', field, `${field} must be ${names.replace(/, (?=[^,]*$)/, ' or ')}, got ${got}`);
 }
 
 /**
@@ -32,5 +22,5 @@ export function checkMetadata(metadata: unknown, maxBytes: number, field = 'meta
     v.fail('INVALID_METADATA', field, `${field} must be a plain object, got ${describeType(metadata)}`);
   }
   const text = v.json(metadata, { field, code: 'INVALID_METADATA', maxBytes, limitName: 'option maxMetadataBytes' });
-  return parseRegistryJson<Record<string, unknown>>(text);
+  return parseJsonWithoutProto(text) as Record<string, unknown>;
 }
