@@ -15,7 +15,7 @@ import { isWorkerRegistryError, WorkerRegistryError } from './errors.js';
 import type { RegistryEvent, RegistryEventHandler, WorkerRegistryEvents } from './events.js';
 import { ListCache, type AliveReply } from './internal/list-cache.js';
 import { everyInterval, LocalWorkers } from './internal/local-workers.js';
-import { GET, HEARTBEAT, LIST_ALIVE, REAP, REGISTER, SET_STATUS, STALE_IDS, UNREGISTER } from './internal/scripts.js';
+import { GET, LIST_ALIVE, REAP_STALE, REGISTER, UNREGISTER, UPDATE } from './internal/scripts.js';
 import { checkMetadata, checkStatus, v } from './internal/validation.js';
 import { assertWorkerId, registryKeys, type RegistryKeys } from './keys.js';
 import { DEFAULT_WORKER_REGISTRY_OPTIONS, type WorkerRegistryOptions } from './options.js';
@@ -119,9 +119,8 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
     }
     // A plain heartbeat changes nothing listActive() keeps a copy of: that is what keeps it cheap.
     const epoch = status === undefined && info === '' ? '' : randomUUID();
-    const args = [workerId, local.incarnation, this.#ttlMs, this.#keys.events, status ?? '', info, epoch];
-    const [verdict] = (await this.#run(HEARTBEAT, args)) as [string];
-    this.#assertAccepted(workerId, verdict);
+    const args = [workerId, local.incarnation, this.#ttlMs, this.#keys.events, status ?? '', info, epoch, '1'];
+    this.#assertAccepted(workerId, (await this.#run(UPDATE, args)) as string);
     if (status !== undefined) local.status = status;
   }
 
@@ -131,9 +130,8 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
     const workerId = assertWorkerId(id);
     checkStatus(status, 'status');
     const local = this.#local.get(workerId);
-    const args = [workerId, status, this.#ttlMs, this.#keys.events, local?.incarnation ?? '', randomUUID()];
-    const [verdict] = (await this.#run(SET_STATUS, args)) as [string];
-    this.#assertAccepted(workerId, verdict);
+    const args = [workerId, local?.incarnation ?? '', this.#ttlMs, this.#keys.events, status, '', randomUUID(), ''];
+    this.#assertAccepted(workerId, (await this.#run(UPDATE, args)) as string);
     if (local !== undefined) local.status = status;
   }
 
@@ -165,10 +163,10 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
     this.#assertOpen();
     const reaped: WorkerInfo[] = [];
     for (;;) {
-      const ids = (await this.#run(STALE_IDS, [this.#ttlMs, STALE_BATCH])) as string[];
-      const reaps = ids.map((id) => this.#run(REAP, [id, this.#ttlMs, this.#keys.events]));
-      for (const json of (await Promise.all(reaps)) as string[]) reaped.push(...parseWorkers(json));
-      if (ids.length < STALE_BATCH) return reaped;
+      const args = [this.#ttlMs, this.#keys.events, STALE_BATCH];
+      const [found, json] = (await this.#run(REAP_STALE, args)) as [number, string];
+      reaped.push(...parseWorkers(json));
+      if (found < STALE_BATCH) return reaped;
     }
   }
 
@@ -317,7 +315,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
     return runLuaScript(this.#manager.getConnection(), target, { keys: this.#keys.all, args });
   }
 
-  /** Throws what a refusal of HEARTBEAT or SET_STATUS means. */
+  /** Throws what a refusal of UPDATE means. */
   #assertAccepted(workerId: string, verdict: string): void {
     if (verdict === 'REPLACED') {
       const why = `worker '${workerId}' was registered again under a newer incarnation: this registration is over`;

@@ -7,16 +7,15 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
 
 // Storage, all under one hash tag: KEYS[1] alive (zset id → last heartbeat), KEYS[2] info (hash id → JSON {id,
-// incarnation, registeredAt, metadata}, built by the client), KEYS[3] status (hash id → status), KEYS[4] incarnation
-// (hash id → incarnation), KEYS[5] changes (zset id → sequence number of its last change), KEYS[6] version (hash:
-// epoch, seq). A worker's JSON as the API returns it is its info with status and lastHeartbeat appended, put together
-// here by string concatenation.
+// incarnation, registeredAt, metadata}, built by the client), KEYS[3] status, KEYS[4] incarnation (hashes by id),
+// KEYS[5] changes (zset id → sequence number of its last change), KEYS[6] version (hash: epoch, seq). A worker's JSON
+// as the API returns it is its info with status and lastHeartbeat appended by string concatenation.
 //
-// Every script that writes an info, a status or an incarnation takes the next sequence number and files the worker
-// under it in changes, in the same script, so listActive() can ask for only what changed after the last number it saw
-// and keep a copy of the rest. Plain heartbeats change none of it. The epoch is a random token from the client, set
-// when the version hash is created: after data loss (or once the last worker is gone and the keys deleted) numbers
-// start again under a new epoch, and a copy made under the old one is never mistaken for current.
+// Every script that writes an info, a status or an incarnation files the worker under the next sequence number in
+// changes, so listActive() can ask for only what changed after the last number it saw and keep a copy of the rest
+// (plain heartbeats change none of it). The epoch is a random token from the client, set when the version hash is
+// created: after data loss (or once the last worker is gone and the keys deleted) numbers start again under a new
+// epoch, and a copy made under the old one is never mistaken for current.
 const WORKER = `
 local function worker(info, status, heartbeat)
   return string.sub(info, 1, -2) .. ',"status":"' .. status .. '","lastHeartbeat":' .. heartbeat .. '}'
@@ -30,11 +29,16 @@ local function changed(id, epoch)
   redis.call('HSETNX', KEYS[6], 'epoch', epoch)
   redis.call('ZADD', KEYS[5], redis.call('HINCRBY', KEYS[6], 'seq', 1), id)
 end
--- A removed worker leaves listActive() with its heartbeat: nobody needs a number for that. The
--- keys of the copy go with the last worker, so nothing is left behind.
-local function removed(id)
+-- Removes a worker and its data; returns its info (nil when none) and status. A removed worker
+-- leaves listActive() with its heartbeat: it needs no sequence number. The keys of the copy go
+-- with the last worker, so nothing is left behind.
+local function remove(id)
+  local info, status = redis.call('HGET', KEYS[2], id), redis.call('HGET', KEYS[3], id) or 'offline'
+  redis.call('ZREM', KEYS[1], id)
+  for i = 2, 4 do redis.call('HDEL', KEYS[i], id) end
   redis.call('ZREM', KEYS[5], id)
   if redis.call('HLEN', KEYS[2]) == 0 then redis.call('DEL', KEYS[5], KEYS[6]) end
+  return info, status
 end
 local function alive(id, ttl, now)
   local score = redis.call('ZSCORE', KEYS[1], id)
@@ -63,122 +67,80 @@ redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 changed(ARGV[1], ARGV[9])
 local json = worker(info, ARGV[8], now)
-local reason = ARGV[6]
-if isAlive then reason = 'replaced' end
-publish(ARGV[5], 'joined', reason, json)
+publish(ARGV[5], 'joined', isAlive and 'replaced' or ARGV[6], json)
 return { 'OK', json }
 `);
 
 /**
- * ARGV: id, incarnation, ttl, channel, status ('' = unchanged), info JSON ('' = unchanged), epoch token (used only
- * when the status or the info changes and there is no epoch yet). Refuses an unknown or expired worker
- * (NOT_REGISTERED) and one registered again under another incarnation (REPLACED). Checks everything before writing
- * anything. One round trip per heartbeat.
+ * ARGV: id, incarnation ('' = any), ttl, channel, status ('' = unchanged), info JSON ('' = unchanged), epoch token
+ * (used only when something changes and there is no epoch yet), '1' for a heartbeat (refreshes liveness; the worker
+ * must have an incarnation and a status) or '' for setStatus. Refuses a worker that is unknown or past its TTL
+ * (NOT_REGISTERED) and one registered again under another incarnation than the one given (REPLACED: a replaced worker
+ * cannot change its successor). Checks everything before writing anything; publishes `status` when something changed.
  */
-export const HEARTBEAT = script(`${NOW}${WORKER}
-if not alive(ARGV[1], tonumber(ARGV[3]), now) then return { 'NOT_REGISTERED' } end
-local incarnation = redis.call('HGET', KEYS[4], ARGV[1])
-local status = redis.call('HGET', KEYS[3], ARGV[1])
-if not incarnation or not status or not redis.call('HGET', KEYS[2], ARGV[1]) then return { 'NOT_REGISTERED' } end
-if incarnation ~= ARGV[2] then return { 'REPLACED' } end
-redis.call('ZADD', KEYS[1], now, ARGV[1])
-local patched = false
-if ARGV[5] ~= '' and status ~= ARGV[5] then
-  status = ARGV[5]
-  redis.call('HSET', KEYS[3], ARGV[1], status)
-  patched = true
-end
-if ARGV[6] ~= '' then
-  redis.call('HSET', KEYS[2], ARGV[1], ARGV[6])
-  patched = true
-end
-if patched then
-  changed(ARGV[1], ARGV[7])
-  publish(ARGV[4], 'status', '', worker(redis.call('HGET', KEYS[2], ARGV[1]), status, now))
-end
-return { 'OK', now }
-`);
-
-/**
- * ARGV: id, status, ttl, channel, incarnation ('' = any), epoch token. Only for a live worker, and only for the given
- * incarnation when one is given (a replaced worker cannot change its successor).
- */
-export const SET_STATUS = script(`${NOW}${WORKER}
+export const UPDATE = script(`${NOW}${WORKER}
 local isAlive, score = alive(ARGV[1], tonumber(ARGV[3]), now)
-if not isAlive then return { 'NOT_REGISTERED' } end
-local info = redis.call('HGET', KEYS[2], ARGV[1])
-if not info then return { 'NOT_REGISTERED' } end
-if ARGV[5] ~= '' and redis.call('HGET', KEYS[4], ARGV[1]) ~= ARGV[5] then return { 'REPLACED' } end
-if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then
-  redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
-  changed(ARGV[1], ARGV[6])
-  publish(ARGV[4], 'status', '', worker(info, ARGV[2], score))
+local info, status = redis.call('HGET', KEYS[2], ARGV[1]), redis.call('HGET', KEYS[3], ARGV[1])
+local incarnation = redis.call('HGET', KEYS[4], ARGV[1])
+if not isAlive or not info or (ARGV[8] == '1' and not (incarnation and status)) then return 'NOT_REGISTERED' end
+if ARGV[2] ~= '' and incarnation ~= ARGV[2] then return 'REPLACED' end
+if ARGV[8] == '1' then
+  score = now
+  redis.call('ZADD', KEYS[1], now, ARGV[1])
 end
-return { 'OK' }
+if ARGV[6] ~= '' or (ARGV[5] ~= '' and ARGV[5] ~= status) then
+  if ARGV[5] ~= '' then status = ARGV[5] end
+  if ARGV[6] ~= '' then info = ARGV[6] end
+  redis.call('HSET', KEYS[2], ARGV[1], info)
+  redis.call('HSET', KEYS[3], ARGV[1], status)
+  changed(ARGV[1], ARGV[7])
+  publish(ARGV[4], 'status', '', worker(info, status, score))
+end
+return 'OK'
 `);
 
 /**
- * ARGV: id, channel, incarnation ('' = any). Idempotent: 0 when there was nothing to remove. With an incarnation,
- * removes nothing registered under another one (a replaced worker leaves its successor).
+ * ARGV: id, channel, incarnation ('' = any). Idempotent. With an incarnation, removes nothing registered under
+ * another one (a replaced worker leaves its successor).
  */
 export const UNREGISTER = script(`${WORKER}
-if ARGV[3] ~= '' then
-  local current = redis.call('HGET', KEYS[4], ARGV[1])
-  if current and current ~= ARGV[3] then return 0 end
-end
-local info = redis.call('HGET', KEYS[2], ARGV[1])
-local status = redis.call('HGET', KEYS[3], ARGV[1]) or 'offline'
+if ARGV[3] ~= '' and (redis.call('HGET', KEYS[4], ARGV[1]) or ARGV[3]) ~= ARGV[3] then return 0 end
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1]) or '0'
-local count = redis.call('ZREM', KEYS[1], ARGV[1]) + redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
-redis.call('HDEL', KEYS[4], ARGV[1])
-removed(ARGV[1])
+local info, status = remove(ARGV[1])
 if info then publish(ARGV[2], 'left', '', worker(info, status, score)) end
-return count
+return 1
 `);
 
 /**
- * ARGV: id, ttl, channel. Removes the worker only if it is still past its TTL when the script runs, so a heartbeat
- * that got in first keeps it (and one that comes after is refused). Returns the reaped worker's JSON, or '' when it
- * was not reaped.
+ * ARGV: ttl, channel, limit. Reaps up to `limit` workers past their TTL now, by Redis' clock, oldest first,
+ * publishing `stale` for each: a heartbeat that got in first keeps its worker, one that comes after is refused.
+ * Returns how many were past their TTL and the reaped workers' JSON, newline-separated.
  */
-export const REAP = script(`${NOW}${WORKER}
-local isAlive, score = alive(ARGV[1], tonumber(ARGV[2]), now)
-if isAlive or not score then return '' end
-local info = redis.call('HGET', KEYS[2], ARGV[1])
-local status = redis.call('HGET', KEYS[3], ARGV[1]) or 'offline'
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
-redis.call('HDEL', KEYS[4], ARGV[1])
-removed(ARGV[1])
-if not info then return '' end
-local json = worker(info, status, score)
-publish(ARGV[3], 'stale', '', json)
-return json
-`);
-
-/** KEYS: alive. ARGV: ttl, limit. Ids past their TTL now, by Redis' clock, oldest first. */
-export const STALE_IDS = script(`${NOW}
-return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]), 'LIMIT', 0, tonumber(ARGV[2]))
+export const REAP_STALE = script(`${NOW}${WORKER}
+local found = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]), 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[3]))
+local reaped = {}
+for i = 1, #found, 2 do
+  local info, status = remove(found[i])
+  if info then
+    reaped[#reaped + 1] = worker(info, status, found[i + 1])
+    publish(ARGV[2], 'stale', '', reaped[#reaped])
+  end
+end
+return { #found / 2, table.concat(reaped, '\\n') }
 `);
 
 /** ARGV: id, ttl. The worker's JSON if it is alive, else ''. */
 export const GET = script(`${NOW}${WORKER}
 local isAlive, score = alive(ARGV[1], tonumber(ARGV[2]), now)
-if not isAlive then return '' end
-local info = redis.call('HGET', KEYS[2], ARGV[1])
+local info = isAlive and redis.call('HGET', KEYS[2], ARGV[1])
 if not info then return '' end
 return worker(info, redis.call('HGET', KEYS[3], ARGV[1]) or 'offline', score)
 `);
 
 /**
- * ARGV: ttl, epoch and sequence number of the caller's copy ('' and 0 = none). Every worker alive now, by Redis'
- * clock, in one round trip, as strings joined in C by table.concat (per-item Lua concatenation and thousands of RESP
- * replies both cost more): the epoch ('' = none yet) and the last sequence number; the alive ids and their last
- * heartbeats alternating, separated by newlines (ids hold no control characters); then infos separated by newlines
- * (JSON never holds a raw newline) and their statuses separated by commas, in the same order — of the workers changed
- * after the caller's sequence number when the caller's epoch is current, else of every alive worker that has an info.
+ * ARGV: ttl, epoch and sequence number of the caller's copy ('' and 0 = none). Replies what `AliveReply` describes,
+ * as strings joined in C by table.concat: per-item Lua concatenation and thousands of RESP replies both cost more.
+ * Ids hold no control characters, JSON no raw newline.
  */
 export const LIST_ALIVE = script(`${NOW}
 local found = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now - tonumber(ARGV[1])), '+inf', 'WITHSCORES')
