@@ -8,7 +8,8 @@ import type { Envelope } from './codec.js';
 import { MessageBusError, MessageHandlerError, formatIssues } from './errors.js';
 import type { DeadLetterEvent, InvalidMessageEvent } from './events.js';
 import { validate } from './internal/schema.js';
-import { DEFAULT_INBOX_OPTIONS, positiveInteger, type InboxOptions } from './options.js';
+import type { ResolvedInboxOptions } from './options.js';
+import { checkCount, checkHandler } from './internal/check.js';
 import { describeError } from './internal/describe.js';
 import { ignore } from './internal/ignore.js';
 import type { DeadLetter, InboxEntry, InboxHandler, InboxMessageMeta } from './types.js';
@@ -77,18 +78,11 @@ export class Inbox<TMessage = unknown> {
   #claimCursor = '0-0';
 
   /** @internal Made by `MessageBusWrapper.inbox()`. */
-  constructor(context: InboxContext, options: InboxOptions & { schema?: StandardSchemaV1 | undefined }) {
+  constructor(context: InboxContext, options: ResolvedInboxOptions) {
     this.#context = context;
-    this.#redeliverAfterMs = positiveInteger(
-      'redeliverAfterMs',
-      options.redeliverAfterMs ?? DEFAULT_INBOX_OPTIONS.redeliverAfterMs,
-      2_147_483_647,
-    );
-    this.#maxDeliveries = positiveInteger(
-      'maxDeliveries',
-      options.maxDeliveries ?? DEFAULT_INBOX_OPTIONS.maxDeliveries,
-    );
-    this.#batchSize = positiveInteger('batchSize', options.batchSize ?? DEFAULT_INBOX_OPTIONS.batchSize, 10_000);
+    this.#redeliverAfterMs = options.redeliverAfterMs;
+    this.#maxDeliveries = options.maxDeliveries;
+    this.#batchSize = options.batchSize;
     // Idle reads wake up this often to redeliver what others left unacknowledged.
     this.#blockMs = Math.min(5_000, this.#redeliverAfterMs);
     this.#schema = options.schema;
@@ -105,7 +99,7 @@ export class Inbox<TMessage = unknown> {
    */
   async consume(handler: InboxHandler<TMessage>): Promise<() => Promise<void>> {
     this.#assertOpen();
-    if (typeof handler !== 'function') throw new MessageBusError('INVALID_OPTION', 'handler must be a function');
+    checkHandler(handler);
     if (this.#loop !== undefined || this.#starting !== undefined) {
       throw new MessageBusError('INVALID_OPTION', 'this inbox is already being consumed');
     }
@@ -164,10 +158,10 @@ export class Inbox<TMessage = unknown> {
   /** Up to `count` waiting messages, oldest first, without consuming them. */
   async peek(count = 10): Promise<InboxEntry<TMessage>[]> {
     this.#assertOpen();
-    positiveInteger('count', count, 10_000);
+    const limit = checkCount(count);
     const entries = await this.#context.manager
       .getConnection()
-      .xrange(this.#context.keys.stream, '-', '+', 'COUNT', count);
+      .xrange(this.#context.keys.stream, '-', '+', 'COUNT', limit);
     const result: InboxEntry<TMessage>[] = [];
     for (const [id, fields] of entries) {
       const envelope = this.#decode(field(fields, 'm'));
@@ -180,10 +174,10 @@ export class Inbox<TMessage = unknown> {
   /** Up to `count` dead letters, oldest first. */
   async deadLetters(count = 10): Promise<DeadLetter[]> {
     this.#assertOpen();
-    positiveInteger('count', count, 10_000);
+    const limit = checkCount(count);
     const entries = await this.#context.manager
       .getConnection()
-      .xrange(this.#context.keys.dead, '-', '+', 'COUNT', count);
+      .xrange(this.#context.keys.dead, '-', '+', 'COUNT', limit);
     return entries.map(([id, fields]) => ({
       id,
       originalId: field(fields, 'id'),

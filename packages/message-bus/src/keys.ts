@@ -1,41 +1,20 @@
-import { MessageBusError } from './errors.js';
+import { check } from './internal/check.js';
 
-const MAX_NAME_LENGTH = 256;
-// Whitespace and control characters (C0, DEL, C1) are never part of a name.
-// eslint-disable-next-line no-control-regex
-const FORBIDDEN = /[\s\u0000-\u001f\u007f-\u009f]/u;
+const NAME = { maxLength: 256, refuseWhitespace: true } as const;
 
-function checkName(kind: 'channel' | 'pattern' | 'recipient', value: unknown): string {
-  const code = kind === 'recipient' ? 'INVALID_RECIPIENT' : 'INVALID_CHANNEL';
-  if (typeof value !== 'string') throw new MessageBusError(code, `${kind} must be a string, got ${typeof value}`);
-  if (value.length === 0) throw new MessageBusError(code, `${kind} must not be empty`);
-  if (value.length > MAX_NAME_LENGTH)
-    throw new MessageBusError(code, `${kind} is longer than ${MAX_NAME_LENGTH} characters`);
-  if (FORBIDDEN.test(value)) {
-    throw new MessageBusError(code, `${kind} ${JSON.stringify(value)} contains whitespace or control characters`);
-  }
-  // Redis would store a lone surrogate as U+FFFD: two different names would become one.
-  if (/\p{Cs}/u.test(value)) throw new MessageBusError(code, `${kind} ${JSON.stringify(value)} is not valid UTF-8`);
-  return value;
-}
-
-/** Validates a channel name: 1–256 characters, no whitespace or control characters. */
+/** Validates a channel name: 1–256 characters, no whitespace, control characters or lone surrogates. */
 export function assertChannel(channel: unknown): string {
-  return checkName('channel', channel);
+  return check.name(channel, { ...NAME, field: 'channel', code: 'INVALID_CHANNEL' });
 }
 
 /** Validates a subscription pattern (Redis glob: `*`, `?`, `[...]`); same rules as a channel. */
 export function assertPattern(pattern: unknown): string {
-  return checkName('pattern', pattern);
+  return check.name(pattern, { ...NAME, field: 'pattern', code: 'INVALID_CHANNEL' });
 }
 
 /** Validates a recipient id: as a channel, and without braces (it becomes a Redis Cluster hash tag). */
 export function assertRecipient(recipient: unknown): string {
-  const value = checkName('recipient', recipient);
-  if (value.includes('{') || value.includes('}')) {
-    throw new MessageBusError('INVALID_RECIPIENT', `recipient ${JSON.stringify(value)} must not contain braces`);
-  }
-  return value;
+  return check.name(recipient, { ...NAME, field: 'recipient', code: 'INVALID_RECIPIENT', refuseBraces: true });
 }
 
 /** Redis names the bus uses under a namespace. Channel names and patterns are prefixed, never changed. */
@@ -47,7 +26,17 @@ export interface BusKeys {
   /** The user's channel name from a Redis channel name. */
   userChannel(redisChannel: string): string;
   /** The inbox stream of a recipient and its companions, all under the recipient's hash tag. */
-  inbox(recipient: string): { stream: string; dead: string; trimmed: string };
+  inbox(recipient: string): InboxKeys;
+}
+
+/**
+ * The keys of one inbox. They share the recipient as hash tag, because sending (XADD + trim count),
+ * dead-lettering (XADD to `dead` + XDEL from `stream`) and retrying run as one script each.
+ */
+export interface InboxKeys {
+  stream: string;
+  dead: string;
+  trimmed: string;
 }
 
 /** Builds the {@link BusKeys} for `namespace`. */

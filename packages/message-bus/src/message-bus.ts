@@ -2,16 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { RedisConnectionManager } from '@shim/connection';
-import { emitSafely, luaScript, runLuaScript } from '@shim/connection/kit';
+import { emitSafely, isConnectionManagerLike, luaScript, runLuaScript } from '@shim/connection/kit';
 import type { Redis } from 'ioredis';
 import { parseEnvelope, type Envelope, type MessageCodec } from './codec.js';
 import { MessageBusError, MessageHandlerError, MessageValidationError, formatIssues } from './errors.js';
 import type { InvalidMessageEvent, MessageBusEvents } from './events.js';
 import { Inbox, type InboxContext } from './inbox.js';
+import { check, checkHandler } from './internal/check.js';
 import { describeError } from './internal/describe.js';
 import { assertSchema, validate } from './internal/schema.js';
 import { assertChannel, assertPattern, assertRecipient, busKeys, type BusKeys } from './keys.js';
-import { DEFAULT_MESSAGE_BUS_OPTIONS, positiveInteger, type InboxOptions, type MessageBusOptions } from './options.js';
+import { resolveBusOptions, resolveInboxOptions, type InboxOptions, type MessageBusOptions } from './options.js';
 import { TypedChannel } from './typed-channel.js';
 import type {
   Handler,
@@ -82,34 +83,16 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
   /** Validates `options` at once (throws `MessageBusError` `INVALID_OPTION`); connects nothing. */
   constructor(connection: RedisConnectionManager, options: MessageBusOptions = {}) {
     super();
-    if (typeof (connection as Partial<RedisConnectionManager> | null)?.getConnection !== 'function') {
-      throw new MessageBusError('INVALID_OPTION', 'connection must be a RedisConnectionManager');
+    if (!isConnectionManagerLike(connection)) {
+      check.fail('INVALID_OPTION', 'connection', 'connection must be a RedisConnectionManager');
     }
-    assertOptionsObject('options', options);
+    const resolved = resolveBusOptions(options);
     this.#manager = connection;
     this.#keys = busKeys(connection.namespace);
-    this.#maxBytes = positiveInteger(
-      'maxMessageBytes',
-      options.maxMessageBytes ?? DEFAULT_MESSAGE_BUS_OPTIONS.maxMessageBytes,
-    );
-    this.#inboxMaxLength = positiveInteger(
-      'inboxMaxLength',
-      options.inboxMaxLength ?? DEFAULT_MESSAGE_BUS_OPTIONS.inboxMaxLength,
-    );
-    const codec = options.codec ?? DEFAULT_MESSAGE_BUS_OPTIONS.codec;
-    if (typeof codec.encode !== 'function' || typeof codec.decode !== 'function') {
-      throw new MessageBusError('INVALID_OPTION', "invalid option 'codec': expected { encode(envelope), decode(raw) }");
-    }
-    this.#codec = codec;
-    if (options.sender !== undefined) {
-      if (typeof options.sender !== 'string' || options.sender.length === 0 || options.sender.length > 256) {
-        throw new MessageBusError(
-          'INVALID_OPTION',
-          "invalid option 'sender': expected a string of 1 to 256 characters",
-        );
-      }
-      this.#sender = options.sender;
-    }
+    this.#maxBytes = resolved.maxMessageBytes;
+    this.#inboxMaxLength = resolved.inboxMaxLength;
+    this.#codec = resolved.codec;
+    this.#sender = resolved.sender;
   }
 
   /** Counters since the bus was created. */
@@ -233,9 +216,9 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
   async send(recipientId: string, message: unknown, options: SendOptions = {}): Promise<string> {
     this.#assertOpen();
     const recipient = assertRecipient(recipientId);
-    assertOptionsObject('options', options);
-    if (options.schema !== undefined) {
-      const checked = await validate(assertSchema(options.schema), message);
+    const { schema } = check.object(options, 'options', 'INVALID_OPTION') as SendOptions;
+    if (schema !== undefined) {
+      const checked = await validate(assertSchema(schema), message);
       if (!checked.ok) throw new MessageValidationError(`inbox:${recipient}`, checked.issues);
     }
     const raw = this.#encode(`i:${recipient}`, message);
@@ -255,7 +238,7 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
   ): Inbox<TMessage> {
     this.#assertOpen();
     const recipient = assertRecipient(recipientId);
-    assertOptionsObject('options', options);
+    const resolved = resolveInboxOptions(options);
     const context: InboxContext = {
       manager: this.#manager,
       keys: this.#keys.inbox(recipient),
@@ -276,11 +259,7 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
         else this.#inboxes.delete(inbox);
       },
     };
-    const inbox = new Inbox<TMessage>(context, {
-      ...options,
-      schema: options.schema === undefined ? undefined : assertSchema(options.schema),
-    });
-    return inbox;
+    return new Inbox<TMessage>(context, resolved);
   }
 
   /**
@@ -348,9 +327,7 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
 
   async #subscribe(kind: Kind, name: string, registration: Registration): Promise<Unsubscribe> {
     this.#assertOpen();
-    if (typeof registration.handler !== 'function') {
-      throw new MessageBusError('INVALID_OPTION', 'handler must be a function');
-    }
+    checkHandler(registration.handler);
     const redisName = kind === 'channel' ? this.#keys.channel(name) : this.#keys.pattern(name);
     const map = this.#registrations[kind];
     let set = map.get(redisName);
@@ -567,13 +544,3 @@ local trimmed = redis.call('XTRIM', KEYS[1], 'MAXLEN', tonumber(ARGV[2]))
 if trimmed > 0 then redis.call('INCRBY', KEYS[2], trimmed) end
 return id
 `);
-
-/** Options must be an object (a `null` would otherwise surface as a bare TypeError). */
-function assertOptionsObject(name: string, value: unknown): void {
-  if (typeof value !== 'object' || value === null) {
-    throw new MessageBusError(
-      'INVALID_OPTION',
-      `${name} must be an object, got ${value === null ? 'null' : typeof value}`,
-    );
-  }
-}

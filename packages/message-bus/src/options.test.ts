@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { jsonCodec } from './codec.js';
 import { MessageBusError } from './errors.js';
-import { DEFAULT_INBOX_OPTIONS, DEFAULT_MESSAGE_BUS_OPTIONS, positiveInteger } from './options.js';
+import {
+  DEFAULT_INBOX_OPTIONS,
+  DEFAULT_MESSAGE_BUS_OPTIONS,
+  resolveBusOptions,
+  resolveInboxOptions,
+} from './options.js';
 
 function rejection(fn: () => unknown): MessageBusError {
   try {
@@ -13,13 +19,16 @@ function rejection(fn: () => unknown): MessageBusError {
   throw new Error('expected a MessageBusError');
 }
 
-describe('positiveInteger()', () => {
-  it.each([1, 2, 50, 10_000, Number.MAX_SAFE_INTEGER])('accepts %d and returns it', (value) => {
-    expect(positiveInteger('batchSize', value)).toBe(value);
+const SAFE = Number.MAX_SAFE_INTEGER;
+
+describe('resolveInboxOptions()', () => {
+  it.each([1, 2, 50, 10_000])('accepts batchSize %d and returns it', (value) => {
+    expect(resolveInboxOptions({ batchSize: value }).batchSize).toBe(value);
   });
 
   it('accepts the maximum itself', () => {
-    expect(positiveInteger('maxDeliveries', 10, 10)).toBe(10);
+    expect(resolveInboxOptions({ maxDeliveries: SAFE }).maxDeliveries).toBe(SAFE);
+    expect(resolveInboxOptions({ redeliverAfterMs: 2 ** 31 - 1 }).redeliverAfterMs).toBe(2 ** 31 - 1);
   });
 
   it.each([
@@ -28,29 +37,60 @@ describe('positiveInteger()', () => {
     [1.5, '1.5'],
     [Number.NaN, 'NaN'],
     [Number.POSITIVE_INFINITY, 'Infinity'],
-    [2 ** 53, '9007199254740992'],
-    ['5', '5'],
-    [null, 'null'],
-    [undefined, 'undefined'],
-    [true, 'true'],
-  ])('rejects %j with INVALID_OPTION naming the option', (value, shown) => {
-    const error = rejection(() => positiveInteger('batchSize', value));
+    [10_001, '10001'],
+    ['5', 'string'],
+    [true, 'boolean'],
+    [Object.create(null) as unknown, 'object'],
+  ])('rejects batchSize %j with INVALID_OPTION naming the option', (value, shown) => {
+    const error = rejection(() => resolveInboxOptions({ batchSize: value }));
     expect(error.code).toBe('INVALID_OPTION');
     expect(error.message).toBe(
-      `invalid option 'batchSize': expected an integer from 1 to 9007199254740991, got ${shown}`,
+      `invalid option 'batchSize': expected an integer number of messages from 1 to 10000, got ${shown}`,
     );
   });
 
-  it('rejects a value above the maximum, naming the maximum', () => {
-    const error = rejection(() => positiveInteger('inboxMaxLength', 11, 10));
-    expect(error.code).toBe('INVALID_OPTION');
-    expect(error.message).toBe("invalid option 'inboxMaxLength': expected an integer from 1 to 10, got 11");
+  it('names the bound of each option', () => {
+    expect(rejection(() => resolveInboxOptions({ redeliverAfterMs: 2 ** 31 })).message).toBe(
+      "invalid option 'redeliverAfterMs': expected an integer number of ms from 1 to 2147483647, got 2147483648",
+    );
+    expect(rejection(() => resolveInboxOptions({ maxDeliveries: 0 })).message).toBe(
+      `invalid option 'maxDeliveries': expected an integer number of deliveries from 1 to ${SAFE}, got 0`,
+    );
   });
 
-  it('rejects a value with no string form with INVALID_OPTION, not a TypeError', () => {
-    const error = rejection(() => positiveInteger('batchSize', Object.create(null)));
+  it('treats null and undefined as "use the default", checks the schema, refuses a non-object', () => {
+    expect(resolveInboxOptions({ batchSize: undefined, maxDeliveries: null as never })).toEqual({
+      ...DEFAULT_INBOX_OPTIONS,
+      schema: undefined,
+    });
+    const schema = z.number();
+    expect(resolveInboxOptions({ schema }).schema).toBe(schema);
+    expect(rejection(() => resolveInboxOptions({ schema: {} }))).toMatchObject({ code: 'INVALID_OPTION' });
+    expect(rejection(() => resolveInboxOptions(null)).message).toBe('options must be an object, got null');
+  });
+});
+
+describe('resolveBusOptions()', () => {
+  it('merges the defaults', () => {
+    expect(resolveBusOptions({})).toEqual({ ...DEFAULT_MESSAGE_BUS_OPTIONS, sender: undefined });
+    expect(resolveBusOptions({ sender: 'w1', maxMessageBytes: SAFE, inboxMaxLength: 1 })).toMatchObject({
+      sender: 'w1',
+      maxMessageBytes: SAFE,
+      inboxMaxLength: 1,
+    });
+  });
+
+  it.each([
+    [{ maxMessageBytes: 0 }, "invalid option 'maxMessageBytes': expected an integer number of bytes from 1 to"],
+    [{ inboxMaxLength: 2 ** 53 }, "invalid option 'inboxMaxLength': expected an integer number of messages"],
+    [{ sender: '' }, "invalid option 'sender': expected a string of 1 to 256 characters"],
+    [{ sender: 's'.repeat(257) }, "invalid option 'sender': expected a string of 1 to 256 characters"],
+    [{ codec: { encode: 1 } }, "invalid option 'codec': expected { encode(envelope), decode(raw) }"],
+    ['fast', 'options must be an object, got string'],
+  ])('rejects %j with INVALID_OPTION naming the option', (options, message) => {
+    const error = rejection(() => resolveBusOptions(options));
     expect(error.code).toBe('INVALID_OPTION');
-    expect(error.message).toMatch(/^invalid option 'batchSize': expected an integer from 1 to 9007199254740991, got /);
+    expect(error.message.startsWith(message)).toBe(true);
   });
 });
 
@@ -66,10 +106,10 @@ describe('defaults', () => {
   });
 
   it('pass their own validation', () => {
-    expect(positiveInteger('maxMessageBytes', DEFAULT_MESSAGE_BUS_OPTIONS.maxMessageBytes)).toBe(1_048_576);
-    expect(positiveInteger('inboxMaxLength', DEFAULT_MESSAGE_BUS_OPTIONS.inboxMaxLength)).toBe(10_000);
-    expect(positiveInteger('redeliverAfterMs', DEFAULT_INBOX_OPTIONS.redeliverAfterMs)).toBe(60_000);
-    expect(positiveInteger('maxDeliveries', DEFAULT_INBOX_OPTIONS.maxDeliveries)).toBe(5);
-    expect(positiveInteger('batchSize', DEFAULT_INBOX_OPTIONS.batchSize)).toBe(50);
+    expect(resolveBusOptions(DEFAULT_MESSAGE_BUS_OPTIONS)).toEqual({
+      ...DEFAULT_MESSAGE_BUS_OPTIONS,
+      sender: undefined,
+    });
+    expect(resolveInboxOptions(DEFAULT_INBOX_OPTIONS)).toEqual({ ...DEFAULT_INBOX_OPTIONS, schema: undefined });
   });
 });

@@ -1,7 +1,6 @@
-import type { MessageCodec } from './codec.js';
-import { jsonCodec } from './codec.js';
-import { MessageBusError } from './errors.js';
-import { describeError } from './internal/describe.js';
+import { jsonCodec, type MessageCodec } from './codec.js';
+import { check } from './internal/check.js';
+import { assertSchema } from './internal/schema.js';
 
 /** Options of {@link MessageBusWrapper}. */
 export interface MessageBusOptions {
@@ -39,13 +38,44 @@ export const DEFAULT_INBOX_OPTIONS = {
   batchSize: 50,
 } as const;
 
-/** Validates a positive integer option. */
-export function positiveInteger(option: string, value: unknown, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > max) {
-    throw new MessageBusError(
-      'INVALID_OPTION',
-      `invalid option '${option}': expected an integer from 1 to ${max}, got ${describeError(value)}`,
-    );
+/** {@link MessageBusOptions} checked and merged with the defaults. */
+export type ResolvedBusOptions = ReturnType<typeof resolveBusOptions>;
+
+/** {@link InboxOptions} (and the inbox schema) checked and merged with the defaults. */
+export type ResolvedInboxOptions = ReturnType<typeof resolveInboxOptions>;
+
+const code = 'INVALID_OPTION';
+const MAX = Number.MAX_SAFE_INTEGER;
+
+/** Checks `options` (throws `INVALID_OPTION` naming the option) and merges the defaults. */
+export function resolveBusOptions(options: unknown) {
+  const given = check.object(options, 'options', code) as MessageBusOptions;
+  const { maxMessageBytes, inboxMaxLength } = { ...DEFAULT_MESSAGE_BUS_OPTIONS, ...withoutNullish(given) };
+  const codec = given.codec ?? DEFAULT_MESSAGE_BUS_OPTIONS.codec;
+  if (typeof codec.encode !== 'function' || typeof codec.decode !== 'function') {
+    check.fail(code, 'codec', "invalid option 'codec': expected { encode(envelope), decode(raw) }");
   }
-  return value;
+  return {
+    sender: given.sender === undefined ? undefined : check.text(given.sender, { field: 'sender', code, max: 256 }),
+    maxMessageBytes: check.integer(maxMessageBytes, { field: 'maxMessageBytes', code, max: MAX, unit: 'bytes' }),
+    inboxMaxLength: check.integer(inboxMaxLength, { field: 'inboxMaxLength', code, max: MAX, unit: 'messages' }),
+    codec,
+  };
+}
+
+/** Checks the options of `bus.inbox()` and merges the defaults. */
+export function resolveInboxOptions(options: unknown) {
+  const given = check.object(options, 'options', code) as InboxOptions & { schema?: unknown };
+  const { redeliverAfterMs, maxDeliveries, batchSize } = { ...DEFAULT_INBOX_OPTIONS, ...withoutNullish(given) };
+  return {
+    redeliverAfterMs: check.integer(redeliverAfterMs, { field: 'redeliverAfterMs', code }),
+    maxDeliveries: check.integer(maxDeliveries, { field: 'maxDeliveries', code, max: MAX, unit: 'deliveries' }),
+    batchSize: check.integer(batchSize, { field: 'batchSize', code, max: 10_000, unit: 'messages' }),
+    schema: given.schema === undefined ? undefined : assertSchema(given.schema),
+  };
+}
+
+/** `options` without its `null` and `undefined` fields: those mean "the default". */
+function withoutNullish<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value != null)) as Partial<T>;
 }
