@@ -1,4 +1,8 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { RedisConnectionManager } from '@shim/connection';
+import type { Envelope } from './codec.js';
+import type { InvalidMessageEvent, MessageBusEvents } from './events.js';
+import type { BusKeys } from './keys.js';
 
 /** What a handler learns about a message besides its payload. */
 export interface MessageMeta {
@@ -85,4 +89,24 @@ export interface DeadLetter {
   deliveryCount: number;
   /** The message as it was encoded. */
   raw: string;
+}
+
+/** @internal What the parts of a bus (subscriptions, inboxes and their consumers and dead letters) share. */
+export interface BusContext {
+  manager: RedisConnectionManager;
+  keys: BusKeys;
+  stats: MessageBusStats;
+  /** The bus' `inboxMaxLength`: a send or a retried dead letter trims the inbox to it. */
+  inboxMaxLength: number;
+  /** The envelope in `raw`, or why it is not one. Never throws, reports nothing. */
+  decode(raw: string): Envelope | string;
+  /** The envelope in `raw`, or undefined after counting and reporting it as `invalid-message`. */
+  receive(raw: string, channel: string, pattern?: string): Envelope | undefined;
+  emit<K extends keyof MessageBusEvents>(event: K, ...args: MessageBusEvents[K]): void;
+  /** Counts and reports a refused message as `invalid-message`. */
+  invalid(event: InvalidMessageEvent): void;
+  /** Throws `BUS_CLOSED` once the bus was closed. */
+  assertOpen(): void;
+  /** Called when an inbox starts (true) and stops (false) consuming: the bus stops them on close(). */
+  onConsuming(inbox: { close(): Promise<void> }, consuming: boolean): void;
 }
