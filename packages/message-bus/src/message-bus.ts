@@ -1,11 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { RedisConnectionManager } from '@shim/connection';
-import { emitSafely, isConnectionManagerLike, luaScript, runLuaScript } from '@shim/connection/kit';
+import { emitSafely, isConnectionManagerLike } from '@shim/connection/kit';
 import { Envelopes } from './envelopes.js';
 import { MessageBusError, MessageValidationError } from './errors.js';
 import type { MessageBusEvents } from './events.js';
-import { Inbox, type InboxContext } from './inbox.js';
+import { Inbox } from './inbox.js';
+import { appendToInbox } from './inbox-stream.js';
 import { check, checkHandler } from './internal/check.js';
 import { ignore } from './internal/ignore.js';
 import { assertSchema, validate } from './internal/schema.js';
@@ -15,17 +16,6 @@ import { Outbox } from './outbox.js';
 import { Subscriptions, type Kind, type Registration } from './subscriptions.js';
 import { TypedChannel } from './typed-channel.js';
 import type { BusContext, Handler, MessageBusStats, PatternHandler, SendOptions, Unsubscribe } from './types.js';
-
-/**
- * Appends to the inbox stream, trims it to ARGV[2] entries and counts what was trimmed, atomically.
- * KEYS: stream, trimmed counter (same hash tag). ARGV: encoded message, max length.
- */
-const SEND_SCRIPT = luaScript(`
-local id = redis.call('XADD', KEYS[1], '*', 'm', ARGV[1])
-local trimmed = redis.call('XTRIM', KEYS[1], 'MAXLEN', tonumber(ARGV[2]))
-if trimmed > 0 then redis.call('INCRBY', KEYS[2], trimmed) end
-return id
-`);
 
 /**
  * Typed Redis Pub/Sub (at-most-once) and durable direct messages on Redis Streams
@@ -171,10 +161,8 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
     }
     const raw = this.#envelopes.encode(`i:${recipient}`, message);
     const keys = this.#bus.keys.inbox(recipient);
-    const id = (await runLuaScript(this.#bus.manager.getConnection(), SEND_SCRIPT, {
-      keys: [keys.stream, keys.trimmed],
-      args: [raw, this.#bus.inboxMaxLength],
-    })) as string;
+    const maxLength = this.#bus.inboxMaxLength;
+    const id = await appendToInbox(this.#bus.manager.getConnection(), keys, { raw, maxLength });
     this.#stats.published += 1;
     return id;
   }
@@ -186,19 +174,8 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
   ): Inbox<TMessage> {
     this.#bus.assertOpen();
     const recipient = assertRecipient(recipientId);
-    const bus = this.#bus;
-    const context: InboxContext = {
-      manager: bus.manager,
-      keys: bus.keys.inbox(recipient),
-      recipient,
-      assertBusOpen: () => bus.assertOpen(),
-      decode: (raw) => bus.decode(raw),
-      onError: (error) => bus.emit('error', error),
-      onDeadLetter: (event) => bus.emit('dead-letter', event),
-      onInvalid: (event) => bus.invalid(event),
-      onConsuming: (inbox, consuming) => bus.onConsuming(inbox, consuming),
-    };
-    return new Inbox<TMessage>(context, resolveInboxOptions(options));
+    const keys = this.#bus.keys.inbox(recipient);
+    return new Inbox<TMessage>(this.#bus, { recipient, keys, options: resolveInboxOptions(options) });
   }
 
   /**

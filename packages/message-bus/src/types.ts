@@ -2,7 +2,8 @@ import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { RedisConnectionManager } from '@shim/connection';
 import type { Envelope } from './codec.js';
 import type { InvalidMessageEvent, MessageBusEvents } from './events.js';
-import type { BusKeys } from './keys.js';
+import type { BusKeys, InboxKeys } from './keys.js';
+import type { ResolvedInboxOptions } from './options.js';
 
 /** What a handler learns about a message besides its payload. */
 export interface MessageMeta {
@@ -109,4 +110,13 @@ export interface BusContext {
   assertOpen(): void;
   /** Called when an inbox starts (true) and stops (false) consuming: the bus stops them on close(). */
   onConsuming(inbox: { close(): Promise<void> }, consuming: boolean): void;
+}
+
+/** @internal One inbox as its parts see it. */
+export interface InboxScope {
+  recipient: string;
+  keys: InboxKeys;
+  options: ResolvedInboxOptions;
+  /** Throws `BUS_CLOSED` once the inbox or its bus was closed. */
+  assertOpen(): void;
 }
