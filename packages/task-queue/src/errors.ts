@@ -1,3 +1,4 @@
+import { createValidator, type Validator } from '@shim/connection/kit';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 
 /** Every `code` an error of `@shim/task-queue` can carry. */
@@ -49,4 +50,11 @@ export function isTaskQueueError(value: unknown, code?: TaskQueueErrorCode): val
   if (!(value instanceof Error) || value.name !== 'TaskQueueError') return false;
   const actual = (value as { code?: unknown }).code;
   return typeof actual === 'string' && (code === undefined || actual === code);
+}
+
+/** The kit's boundary checks, throwing a {@link TaskQueueError} (naming `queueName` when given) with the code each check names. */
+export function validatorFor(queueName?: string): Validator<TaskQueueErrorCode> {
+  return createValidator(
+    (code, message) => new TaskQueueError(code, message, queueName === undefined ? {} : { queueName }),
+  );
 }

@@ -1,10 +1,10 @@
-import type { DeadLetter } from './dead-letter.js';
+import type { DeadLetter } from './types.js';
 
 /** Events a {@link TaskQueueWrapper} emits locally (Node's EventEmitter). */
 export interface TaskQueueEvents<TData = unknown> {
-  /** Something failed in the background: BullMQ or Redis errors, a dead-letter move, a throwing subscriber. Never thrown: without a listener it is dropped. */
+  /** Something failed in the background: BullMQ or Redis errors (a job whose completion could not be written, a lost lock), a throwing subscriber or listener. Never thrown: without a listener it is dropped. */
   error: [error: Error];
-  /** This process moved a job that failed for good to the dead-letter queue. */
+  /** A job this process ran failed for good (its last attempt, or invalid data; with a finite `maxStalledCount`, too many stalls) and stays in BullMQ's failed set as a dead letter. */
   'dead-letter': [deadLetter: DeadLetter<TData>];
 }
 
@@ -19,7 +19,7 @@ export type TaskEvent =
   | {
       type: 'failed';
       jobId: string;
-      /** The job failed for good (its last attempt, too many stalls, or invalid data) and goes to the dead-letter queue; this is its last error message. Attempts that will be retried are not reported. */
+      /** The job failed for good (its last attempt, invalid data, or with a finite `maxStalledCount` too many stalls) and is now a dead letter; this is its last error message. Attempts that will be retried are not reported. */
       error: string;
     }
   | {
@@ -30,7 +30,7 @@ export type TaskEvent =
     }
   | {
       type: 'stalled';
-      /** A worker lost this job's lock (it died or its event loop was blocked for longer than the lock); the job runs again. */
+      /** A worker lost this job's lock (it died, lost Redis, or its event loop was blocked for longer than the lock); the job runs again, without using an attempt. */
       jobId: string;
     };
 

@@ -3,7 +3,6 @@ import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { isTaskQueueError, TaskQueueError, type TaskQueueErrorCode } from './errors.js';
 import {
   DEFAULT_TASK_QUEUE_OPTIONS,
-  integerIn,
   MAX_PRIORITY,
   resolveBackoff,
   resolveOptions,
@@ -113,6 +112,11 @@ describe('resolveOptions: defaults', () => {
     expect(resolved.schema).toBe(schema);
   });
 
+  it('turns maxStalledCount Infinity into a number BullMQ can hand to Lua, and keeps a finite one', () => {
+    expect(resolveOptions({ maxStalledCount: Infinity }).maxStalledCount).toBe(Number.MAX_SAFE_INTEGER);
+    expect(resolveOptions({ maxStalledCount: 2 }).maxStalledCount).toBe(2);
+  });
+
   it('accepts an explicit lockRenewMs below lockDurationMs', () => {
     expect(resolveOptions({ lockDurationMs: 1_000, lockRenewMs: 999 })).toMatchObject({
       lockDurationMs: 1_000,
@@ -175,18 +179,24 @@ describe('resolveOptions: keepCompleted', () => {
   });
 
   it.each([
-    [{ count: -1 }, 'invalid keepCompleted.count: expected an integer from 0 to 4503599627370496, got -1'],
-    [{ count: 1.5 }, 'invalid keepCompleted.count', 'got 1.5'],
-    [{ count: Number.NaN }, 'invalid keepCompleted.count', 'got NaN'],
-    [{ count: '5' }, 'invalid keepCompleted.count', 'got string'],
-    [{ count: 2 ** 53 }, 'invalid keepCompleted.count', 'got 9007199254740992'],
-    [{ ageMs: 0 }, 'invalid keepCompleted.ageMs: expected an integer from 1 to 4503599627370496, got 0'],
-    [{ ageMs: -5 }, 'invalid keepCompleted.ageMs', 'got -5'],
-    [{ ageMs: 1.5 }, 'invalid keepCompleted.ageMs', 'got 1.5'],
-    [{ ageMs: Number.NaN }, 'invalid keepCompleted.ageMs', 'got NaN'],
-    [{ ageMs: Infinity }, 'invalid keepCompleted.ageMs', 'got Infinity'],
-    [{ ageMs: '1000' }, 'invalid keepCompleted.ageMs', 'got string'],
-    [{ ageMs: 1_000, count: -1 }, 'invalid keepCompleted.count', 'got -1'],
+    [
+      { count: -1 },
+      "invalid option 'keepCompleted.count': expected an integer number of jobs from 0 to 4503599627370496, got -1",
+    ],
+    [{ count: 1.5 }, "invalid option 'keepCompleted.count'", 'got 1.5'],
+    [{ count: Number.NaN }, "invalid option 'keepCompleted.count'", 'got NaN'],
+    [{ count: '5' }, "invalid option 'keepCompleted.count'", 'got string'],
+    [{ count: 2 ** 53 }, "invalid option 'keepCompleted.count'", 'got 9007199254740992'],
+    [
+      { ageMs: 0 },
+      "invalid option 'keepCompleted.ageMs': expected an integer number of ms from 1 to 4503599627370496, got 0",
+    ],
+    [{ ageMs: -5 }, "invalid option 'keepCompleted.ageMs'", 'got -5'],
+    [{ ageMs: 1.5 }, "invalid option 'keepCompleted.ageMs'", 'got 1.5'],
+    [{ ageMs: Number.NaN }, "invalid option 'keepCompleted.ageMs'", 'got NaN'],
+    [{ ageMs: Infinity }, "invalid option 'keepCompleted.ageMs'", 'got Infinity'],
+    [{ ageMs: '1000' }, "invalid option 'keepCompleted.ageMs'", 'got string'],
+    [{ ageMs: 1_000, count: -1 }, "invalid option 'keepCompleted.count'", 'got -1'],
   ])('refuses %j', (keep, ...parts) => {
     const error = thrown(() => resolveOptions({ keepCompleted: keep as never }));
     expect(error.code).toBe('INVALID_OPTION');
@@ -216,13 +226,13 @@ describe('resolveOptions: invalid options', () => {
       expectRefused(
         () => resolveOptions({ [option]: value }),
         'INVALID_OPTION',
-        `invalid ${option}: expected an integer from ${min} to ${MAX_MS}, ${got}`,
+        `invalid option '${option}': expected an integer number of ${option === 'maxDataBytes' ? 'bytes' : 'ms'} from ${min} to ${MAX_MS}, ${got}`,
       );
     });
   });
 
   it('refuses lockDurationMs 1 naming lockDurationMs, not the lockRenewMs derived from it', () => {
-    expectRefused(() => resolveOptions({ lockDurationMs: 1 }), 'INVALID_OPTION', 'invalid lockDurationMs');
+    expectRefused(() => resolveOptions({ lockDurationMs: 1 }), 'INVALID_OPTION', "invalid option 'lockDurationMs'");
   });
 
   describe('lockRenewMs', () => {
@@ -236,7 +246,7 @@ describe('resolveOptions: invalid options', () => {
       expectRefused(
         () => resolveOptions({ lockRenewMs: value as number }),
         'INVALID_OPTION',
-        `invalid lockRenewMs: expected an integer from 1 to ${MAX_MS}, ${got}`,
+        `invalid option 'lockRenewMs': expected an integer number of ms from 1 to ${MAX_MS}, ${got}`,
       );
     });
 
@@ -270,14 +280,14 @@ describe('resolveOptions: invalid options', () => {
       // max(1, floor(1 / 2)) = 1, which is not below 1: the error must name the option the caller set.
       const error = thrown(() => resolveOptions({ lockDurationMs: 1 }));
       expect(error.code).toBe('INVALID_OPTION');
-      expect(error.message).toMatch(/^invalid lockDurationMs/);
+      expect(error.message).toMatch(/^invalid option 'lockDurationMs'/);
     });
   });
 
   describe.each([
-    ['attempts', 1, 1_000_000],
-    ['maxStalledCount', 0, 1_000_000],
-  ] as const)('%s (integer from %i to %i)', (option, min, max) => {
+    { option: 'attempts', min: 1, max: 1_000_000, unit: 'attempts' },
+    { option: 'maxStalledCount', min: 0, max: 1_000_000, unit: 'stalls' },
+  ] as const)('$option (integer from $min to $max)', ({ option, min, max, unit }) => {
     it.each([
       ['NaN', Number.NaN, 'got NaN'],
       ['below the minimum', min - 1, `got ${min - 1}`],
@@ -290,7 +300,7 @@ describe('resolveOptions: invalid options', () => {
       expectRefused(
         () => resolveOptions({ [option]: value }),
         'INVALID_OPTION',
-        `invalid ${option}: expected an integer from ${min} to ${max}, ${got}`,
+        `invalid option '${option}': expected an integer number of ${unit} from ${min} to ${max}, ${got}`,
       );
     });
 
@@ -326,7 +336,7 @@ describe('resolveOptions: invalid options', () => {
       expectRefused(
         () => resolveOptions({ backoff: { type: 'fixed', delayMs: delayMs as number } }),
         'INVALID_OPTION',
-        `invalid backoff.delayMs: expected an integer from 0 to ${MAX_MS}, ${got}`,
+        `invalid option 'backoff.delayMs': expected an integer number of ms from 0 to ${MAX_MS}, ${got}`,
       );
     });
 
@@ -381,36 +391,6 @@ describe('resolveOptions: invalid options', () => {
   });
 });
 
-describe('integerIn', () => {
-  it('returns integers within the range, bounds included', () => {
-    expect(integerIn('n', 1, { min: 1, max: 3 })).toBe(1);
-    expect(integerIn('n', 3, { min: 1, max: 3 })).toBe(3);
-    expect(integerIn('n', 2.0, { min: 1, max: 3 })).toBe(2);
-  });
-
-  it.each([
-    [0, 'got 0'],
-    [4, 'got 4'],
-    [1.5, 'got 1.5'],
-    [Number.NaN, 'got NaN'],
-    [-Infinity, 'got -Infinity'],
-    ['2', 'got string'],
-    [null, 'got object'],
-    [undefined, 'got undefined'],
-    [2n, 'got bigint'],
-  ])('refuses %s, naming the option, the range and the value', (value, got) => {
-    expectRefused(
-      () => integerIn('myOption', value, { min: 1, max: 3 }),
-      'INVALID_OPTION',
-      `invalid myOption: expected an integer from 1 to 3, ${got}`,
-    );
-  });
-
-  it.each(['INVALID_OPTION', 'INVALID_JOB_OPTION', 'INVALID_PRIORITY'] as const)('throws with code %s', (code) => {
-    expectRefused(() => integerIn('x', -1, { min: 0, max: 1, code }), code, 'invalid x');
-  });
-});
-
 describe('resolveBackoff', () => {
   it('turns delayMs into BullMQ delay and keeps jitter only when given', () => {
     expect(resolveBackoff('backoff', { type: 'exponential', delayMs: 5 }, 'INVALID_OPTION')).toEqual({
@@ -441,7 +421,7 @@ describe('resolveBackoff', () => {
     expectRefused(
       () => resolveBackoff('job.backoff', { type: 'fixed', delayMs: -1 }, 'INVALID_JOB_OPTION'),
       'INVALID_JOB_OPTION',
-      'invalid job.backoff.delayMs',
+      "invalid option 'job.backoff.delayMs'",
     );
     expectRefused(
       () => resolveBackoff('job.backoff', { type: 'fixed', delayMs: 1, jitter: 2 }, 'INVALID_JOB_OPTION'),

@@ -1,6 +1,7 @@
+import type { Validator } from '@shim/connection/kit';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { KeepJobs } from 'bullmq';
-import { TaskQueueError } from './errors.js';
+import { validatorFor, type TaskQueueErrorCode } from './errors.js';
 
 /** How long to wait between attempts of a failing job. */
 export interface BackoffOptions {
@@ -22,7 +23,7 @@ export interface KeepJobsOptions {
 
 /** Options of {@link TaskQueueWrapper}. */
 export interface TaskQueueOptions<TData = unknown> {
-  /** A Standard Schema (zod, valibot, arktype …) for job data: checked on add (nothing queued when invalid) and before the handler runs (invalid → dead-letter queue, no retry). @defaultValue none */
+  /** A Standard Schema (zod, valibot, arktype …) for job data: checked on add (nothing queued when invalid) and before the handler runs (invalid → dead letter, no retry). @defaultValue none */
   schema?: StandardSchemaV1<unknown, TData> | undefined;
   /** Largest job data, JSON-encoded. Unit: bytes. @defaultValue 524_288 (512 KiB) */
   maxDataBytes?: number | undefined;
@@ -34,9 +35,9 @@ export interface TaskQueueOptions<TData = unknown> {
   lockDurationMs?: number | undefined;
   /** How often a running job's lock is renewed. Unit: ms. @defaultValue half of `lockDurationMs` */
   lockRenewMs?: number | undefined;
-  /** How often workers look for stalled jobs (and move failed jobs to the dead-letter queue). Unit: ms. @defaultValue 30_000 */
+  /** How often workers look for stalled jobs. Unit: ms. @defaultValue 30_000 */
   stalledIntervalMs?: number | undefined;
-  /** How many times a job may stall before it fails for good (and goes to the dead-letter queue). @defaultValue 1 */
+  /** How many times a job may stall before it fails for good (and becomes a dead letter), or `Infinity`. @defaultValue 1 */
   maxStalledCount?: number | undefined;
   /** How long `close()` lets active jobs finish before it aborts their `signal` and stops anyway. Unit: ms. @defaultValue 30_000 */
   closeTimeoutMs?: number | undefined;
@@ -59,118 +60,86 @@ export const DEFAULT_TASK_QUEUE_OPTIONS = {
 /** The largest priority BullMQ accepts (2^21 − 1); 1 is the most urgent. */
 export const MAX_PRIORITY = 2_097_151;
 
-/** Largest timer Node.js can wait for. */
-const MAX_MS = 2_147_483_647;
+/** {@link TaskQueueOptions} after validation and defaults, in BullMQ's units (`maxStalledCount`: `Infinity` as `MAX_SAFE_INTEGER`, which BullMQ's Lua can compare). */
+export type ResolvedTaskQueueOptions = ReturnType<typeof resolveOptions>;
 
-/** {@link TaskQueueOptions} after validation and defaults. */
-export interface ResolvedTaskQueueOptions {
-  schema: StandardSchemaV1 | undefined;
-  maxDataBytes: number;
-  attempts: number;
-  backoff: { type: 'exponential' | 'fixed'; delay: number; jitter?: number };
-  lockDurationMs: number;
-  lockRenewMs: number;
-  stalledIntervalMs: number;
-  maxStalledCount: number;
-  closeTimeoutMs: number;
-  keepCompleted: KeepJobs;
-}
+/** A backoff as BullMQ takes it. */
+type BullBackoff = { type: 'exponential' | 'fixed'; delay: number; jitter?: number };
 
-/** An integer from `min` to `max`, or a `code` error naming `option`. */
-export function integerIn(
-  option: string,
-  value: unknown,
-  range: { min: number; max: number; code?: 'INVALID_OPTION' | 'INVALID_JOB_OPTION' | 'INVALID_PRIORITY' },
-): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < range.min || value > range.max) {
-    const got = typeof value === 'number' ? String(value) : typeof value;
-    throw new TaskQueueError(
-      range.code ?? 'INVALID_OPTION',
-      `invalid ${option}: expected an integer from ${range.min} to ${range.max}, got ${got}`,
-    );
-  }
-  return value;
-}
+const v: Validator<TaskQueueErrorCode> = validatorFor();
 
-/** Validates a {@link BackoffOptions} into BullMQ's shape. */
+/** Validates a {@link BackoffOptions} into BullMQ's shape (`field` names it in messages). */
 export function resolveBackoff(
-  option: string,
+  field: string,
   value: unknown,
-  code: 'INVALID_OPTION' | 'INVALID_JOB_OPTION',
-): ResolvedTaskQueueOptions['backoff'] {
+  code: Extract<TaskQueueErrorCode, 'INVALID_OPTION' | 'INVALID_JOB_OPTION'>,
+): BullBackoff {
   const backoff = value as Partial<BackoffOptions> | null;
   if (typeof backoff !== 'object' || backoff === null || (backoff.type !== 'exponential' && backoff.type !== 'fixed')) {
-    throw new TaskQueueError(code, `invalid ${option}: expected { type: 'exponential' | 'fixed', delayMs }`);
+    v.fail(code, field, `invalid ${field}: expected { type: 'exponential' | 'fixed', delayMs }`);
   }
-  const delay = integerIn(`${option}.delayMs`, backoff.delayMs, { min: 0, max: MAX_MS, code });
+  const delay = v.integer(backoff.delayMs, { field: `${field}.delayMs`, code, min: 0 });
   if (backoff.jitter === undefined) return { type: backoff.type, delay };
   const jitter = backoff.jitter;
   if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) {
-    throw new TaskQueueError(code, `invalid ${option}.jitter: expected a number from 0 to 1, got ${String(jitter)}`);
+    v.fail(code, `${field}.jitter`, `invalid ${field}.jitter: expected a number from 0 to 1, got ${String(jitter)}`);
   }
   return { type: backoff.type, delay, jitter };
 }
 
-function assertSchema(schema: StandardSchemaV1 | undefined): StandardSchemaV1 | undefined {
+function resolveSchema(schema: StandardSchemaV1 | undefined): StandardSchemaV1 | undefined {
   if (schema === undefined) return undefined;
   const standard = (schema as Partial<StandardSchemaV1> | null)?.['~standard'] as
     Partial<StandardSchemaV1.Props> | undefined;
   if (standard?.version !== 1 || typeof standard.validate !== 'function') {
-    throw new TaskQueueError(
-      'INVALID_OPTION',
-      'invalid schema: expected a Standard Schema v1 (zod ≥3.24, valibot ≥1 …)',
-    );
+    v.fail('INVALID_OPTION', 'schema', 'invalid schema: expected a Standard Schema v1 (zod ≥3.24, valibot ≥1 …)');
   }
   return schema;
 }
 
 function resolveKeep(value: unknown): KeepJobs {
   const { ageMs, count } = (typeof value === 'object' && value !== null ? value : {}) as KeepJobsOptions;
+  const code = 'INVALID_OPTION';
   if (ageMs === undefined && count === undefined) {
-    throw new TaskQueueError(
-      'INVALID_OPTION',
-      'invalid keepCompleted: expected { ageMs?, count? } with at least one of them',
-    );
+    v.fail(code, 'keepCompleted', 'invalid keepCompleted: expected { ageMs?, count? } with at least one of them');
   }
-  const keepCount = count === undefined ? undefined : integerIn('keepCompleted.count', count, { min: 0, max: 2 ** 52 });
-  if (ageMs === undefined) return { count: keepCount! };
+  const field = 'keepCompleted.count';
+  const kept = count === undefined ? undefined : v.integer(count, { field, code, min: 0, max: 2 ** 52, unit: 'jobs' });
+  if (ageMs === undefined) return { count: kept! };
   // BullMQ counts age in seconds.
-  const age = Math.ceil(integerIn('keepCompleted.ageMs', ageMs, { min: 1, max: 2 ** 52 }) / 1000);
-  return keepCount === undefined ? { age } : { age, count: keepCount };
+  const age = Math.ceil(v.integer(ageMs, { field: 'keepCompleted.ageMs', code, max: 2 ** 52 }) / 1000);
+  return kept === undefined ? { age } : { age, count: kept };
 }
 
 /** Validates `options` and merges the defaults (throws `INVALID_OPTION` naming the option). */
-export function resolveOptions<TData>(options: TaskQueueOptions<TData>): ResolvedTaskQueueOptions {
-  if (typeof options !== 'object' || options === null) {
-    throw new TaskQueueError('INVALID_OPTION', 'options must be an object');
-  }
+export function resolveOptions<TData>(options: TaskQueueOptions<TData>) {
+  v.object(options, 'options', 'INVALID_OPTION');
   const d = DEFAULT_TASK_QUEUE_OPTIONS;
-  const positive = (name: keyof TaskQueueOptions, fallback: number): number =>
-    integerIn(name, options[name] ?? fallback, { min: 1, max: MAX_MS });
-  const lockDurationMs = integerIn('lockDurationMs', options.lockDurationMs ?? d.lockDurationMs, {
-    min: 2,
-    max: MAX_MS,
-  });
-  const lockRenewMs = positive('lockRenewMs', Math.max(1, Math.floor(lockDurationMs / 2)));
+  const integer = (
+    field: keyof TaskQueueOptions,
+    fallback: number,
+    rules: { min?: number; max?: number; unit?: string } = {},
+  ): number => v.integer(options[field] ?? fallback, { field, code: 'INVALID_OPTION', ...rules });
+  const lockDurationMs = integer('lockDurationMs', d.lockDurationMs, { min: 2 });
+  const lockRenewMs = integer('lockRenewMs', Math.max(1, Math.floor(lockDurationMs / 2)));
   if (lockRenewMs >= lockDurationMs) {
-    throw new TaskQueueError(
-      'INVALID_OPTION',
-      `invalid lockRenewMs: must be less than lockDurationMs (${lockDurationMs}), or the lock expires before it is renewed`,
-    );
+    const message = `invalid lockRenewMs: must be less than lockDurationMs (${lockDurationMs}), or the lock expires first`;
+    v.fail('INVALID_OPTION', 'lockRenewMs', message);
   }
+  const stalls = options.maxStalledCount ?? d.maxStalledCount;
   return {
-    schema: assertSchema(options.schema),
-    maxDataBytes: positive('maxDataBytes', d.maxDataBytes),
-    attempts: integerIn('attempts', options.attempts ?? d.attempts, { min: 1, max: 1_000_000 }),
+    schema: resolveSchema(options.schema),
+    maxDataBytes: integer('maxDataBytes', d.maxDataBytes, { unit: 'bytes' }),
+    attempts: integer('attempts', d.attempts, { max: 1_000_000, unit: 'attempts' }),
     backoff: resolveBackoff('backoff', options.backoff ?? d.backoff, 'INVALID_OPTION'),
     lockDurationMs,
     lockRenewMs,
-    stalledIntervalMs: positive('stalledIntervalMs', d.stalledIntervalMs),
-    maxStalledCount: integerIn('maxStalledCount', options.maxStalledCount ?? d.maxStalledCount, {
-      min: 0,
-      max: 1_000_000,
-    }),
-    closeTimeoutMs: positive('closeTimeoutMs', d.closeTimeoutMs),
+    stalledIntervalMs: integer('stalledIntervalMs', d.stalledIntervalMs),
+    maxStalledCount:
+      stalls === Number.POSITIVE_INFINITY
+        ? Number.MAX_SAFE_INTEGER
+        : integer('maxStalledCount', stalls, { min: 0, max: 1_000_000, unit: 'stalls' }),
+    closeTimeoutMs: integer('closeTimeoutMs', d.closeTimeoutMs),
     keepCompleted: resolveKeep(options.keepCompleted ?? d.keepCompleted),
   };
 }

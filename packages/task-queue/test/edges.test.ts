@@ -1,14 +1,14 @@
-import { describe, expect, it, inject } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisConnectionManager } from '@shim/connection';
 import { collect, uniqueNamespace, waitFor } from '@shim/testing';
+import { privateServer, sharedRedisUrl } from '@shim/testing/scope';
 import { Queue } from 'bullmq';
-import { RedisServer } from '@shim/testing';
 import { isTaskQueueError, TaskQueueWrapper, type DeadLetter, type JobContext } from '../src/index.js';
-import { createManager, createQueue, FAST } from './helpers.js';
+import { createManager, createQueue, FAST, managerOn } from './helpers.js';
 
 describe('TaskQueueWrapper: edges', () => {
   it('process() and subscribe() reject while the manager is not connected, and can be called again', async () => {
-    const manager = new RedisConnectionManager({ url: inject('redisUrl'), namespace: uniqueNamespace('tq') });
+    const manager = new RedisConnectionManager({ url: sharedRedisUrl(), namespace: uniqueNamespace('tq') });
     const queue = new TaskQueueWrapper(manager, 'tasks', FAST);
     await expect(queue.process(() => 'x')).rejects.toMatchObject({ code: 'NOT_CONNECTED' });
     // Not ALREADY_PROCESSING: the failed start does not count.
@@ -17,13 +17,13 @@ describe('TaskQueueWrapper: edges', () => {
     await queue.close();
   });
 
-  it('moves several jobs failing at once to the dead-letter queue, listed oldest first', async () => {
+  it('jobs failing for good at once are each a dead letter, once, listed oldest first', async () => {
     const queue = await createQueue<{ n: number }>({ attempts: 1 });
     const dead = collect<DeadLetter<{ n: number }>>(6);
     queue.on('dead-letter', (letter) => dead.push(letter));
     await queue.process(
       async (data) => {
-        // All six fail at about the same moment: sweeps overlap and must still move every job once.
+        // All six fail at about the same moment: each must be reported and listed once.
         await new Promise((resolve) => setTimeout(resolve, 50));
         throw new Error(`fail ${data.n}`);
       },
@@ -38,20 +38,19 @@ describe('TaskQueueWrapper: edges', () => {
     expect(await queue.getQueueStats()).toMatchObject({ deadLetter: 6, failed: 0 });
   });
 
-  it('retryDeadLetter refuses (JOB_EXISTS) while a live job holds the id, and keeps the dead letter', async () => {
-    const manager = await createManager();
-    const queue = await createQueue<{ n: number }>({ attempts: 1 }, manager);
-    const dead = collect<DeadLetter>(1);
-    queue.on('dead-letter', (letter) => dead.push(letter));
-    await queue.process(() => {
-      throw new Error('no');
+  it('retryDeadLetter of a job that is no dead letter (waiting, or completed) is NOT_FOUND and leaves the job alone', async () => {
+    const queue = await createQueue<{ n: number }>({ attempts: 1 });
+    await queue.addJob({ n: 1 }, { jobId: 'waiting' });
+    await expect(queue.retryDeadLetter('waiting')).rejects.toSatisfy((error) => isTaskQueueError(error, 'NOT_FOUND'));
+    const done = collect<string>(1);
+    await queue.subscribe((event) => {
+      if (event.type === 'completed') done.push(event.jobId);
     });
-    await queue.addJob({ n: 1 }, { jobId: 'same' });
-    await dead.done;
-    await queue.pause();
-    await queue.addJob({ n: 2 }, { jobId: 'same' });
-    await expect(queue.retryDeadLetter('same')).rejects.toSatisfy((error) => isTaskQueueError(error, 'JOB_EXISTS'));
-    expect((await queue.listDeadLetters()).map((letter) => letter.jobId)).toEqual(['same']);
+    await queue.process((data) => data.n);
+    expect(await done.done).toEqual(['waiting']);
+    await expect(queue.retryDeadLetter('waiting')).rejects.toSatisfy((error) => isTaskQueueError(error, 'NOT_FOUND'));
+    expect(await queue.dead.get('waiting')).toBeUndefined();
+    expect(await queue.getQueueStats()).toMatchObject({ completed: 1, waiting: 0, deadLetter: 0 });
   });
 
   it('reports a throwing dead-letter listener on error', async () => {
@@ -126,25 +125,19 @@ describe('TaskQueueWrapper: edges', () => {
   });
 
   it('a queue that only added and subscribed also closes within its timeout when Redis is gone', async () => {
-    const server = await RedisServer.start();
-    const manager = new RedisConnectionManager({ url: server.url, namespace: uniqueNamespace('tq') });
-    try {
-      await manager.connect();
-      const queue = new TaskQueueWrapper(manager, 'gone', FAST);
-      queue.on('error', () => undefined);
-      await queue.addJob({ n: 1 });
-      await queue.subscribe(() => undefined);
-      await server.kill();
-      const started = Date.now();
-      // Still waiting for its offline window, so the graceful close cannot finish.
-      const adding = queue.addJob({ n: 2 }).catch((error: unknown) => error);
-      await queue.close({ timeoutMs: 300 });
-      expect(Date.now() - started).toBeLessThan(2_000);
-      await manager.disconnect();
-      expect(await adding).toBeInstanceOf(Error);
-    } finally {
-      await manager.disconnect();
-      await server.close();
-    }
+    const server = await privateServer();
+    const manager = await managerOn(server.url);
+    const queue = new TaskQueueWrapper(manager, 'gone', FAST);
+    queue.on('error', () => undefined);
+    await queue.addJob({ n: 1 });
+    await queue.subscribe(() => undefined);
+    await server.kill();
+    const started = Date.now();
+    // Still waiting for its offline window, so the graceful close cannot finish.
+    const adding = queue.addJob({ n: 2 }).catch((error: unknown) => error);
+    await queue.close({ timeoutMs: 300 });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    await manager.disconnect();
+    expect(await adding).toBeInstanceOf(Error);
   });
 });

@@ -1,30 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { RedisConnectionManager } from '@shim/connection';
-import { collect, RedisServer, uniqueNamespace, waitFor } from '@shim/testing';
+import type { RedisConnectionManager } from '@shim/connection';
+import { collect, waitFor, type RedisServer } from '@shim/testing';
+import { closeAfter, privateServer } from '@shim/testing/scope';
 import { isTaskQueueError, TaskQueueWrapper, type TaskEvent, type TaskQueueOptions } from '../src/index.js';
-import { afterTest, createManager, createQueue, FAST } from './helpers.js';
+import { createManager, createQueue, FAST, managerOn } from './helpers.js';
 
 /** A throwaway redis-server and a manager on it, both closed after the test. */
 async function privateRedis(
   server: { appendOnly?: boolean; appendFsync?: 'always' | 'everysec' } = {},
   offlineCommandTimeoutMs = 10_000,
 ): Promise<{ server: RedisServer; manager: RedisConnectionManager }> {
-  const redis = await RedisServer.start(server);
-  afterTest(() => redis.close());
-  const manager = new RedisConnectionManager({
-    url: redis.url,
-    namespace: uniqueNamespace('tq'),
-    offlineCommandTimeoutMs,
-  });
-  afterTest(() => manager.disconnect());
-  await manager.connect();
-  return { server: redis, manager };
+  const redis = await privateServer(server);
+  return { server: redis, manager: await managerOn(redis.url, { offlineCommandTimeoutMs }) };
 }
 
 function queueOn<TData>(manager: RedisConnectionManager, name: string, options: TaskQueueOptions<TData> = {}) {
-  const queue = new TaskQueueWrapper<TData>(manager, name, { ...FAST, ...options });
-  afterTest(() => queue.close());
-  return queue;
+  return closeAfter(new TaskQueueWrapper<TData>(manager, name, { ...FAST, ...options }));
 }
 
 describe('close()', () => {
@@ -43,6 +34,7 @@ describe('close()', () => {
     await queue.addJob({ n: 2 });
     await started.done;
     const closed = queue.close();
+    // The job ends a moment after close() began: close() must wait for it (the point of the test).
     setTimeout(release, 200);
     await closed;
     const observer = await createQueue({}, manager);
@@ -141,6 +133,7 @@ describe('outages', () => {
       await server.stop();
       // Added while Redis is down: waits in the offline queue (offlineCommandTimeoutMs 60 s here).
       const during = queue.addJob({ cycle, when: 'during' });
+      // The outage itself: 20 s without Redis is what this test is about.
       await new Promise((resolve) => setTimeout(resolve, 20_000));
       await server.start();
       const back = Date.now();

@@ -1,30 +1,20 @@
-import { afterEach, inject } from 'vitest';
+// What the task-queue tests share beyond @shim/testing/scope: a queue factory with fast stall
+// detection, and the worker child process. Cleanup, managers, servers and child processes come
+// from the scope.
 import { RedisConnectionManager, type RedisConfig } from '@shim/connection';
-import { deleteNamespace, uniqueNamespace } from '@shim/testing';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { uniqueNamespace, waitFor } from '@shim/testing';
+import { closeAfter, managedManager, onCleanup, tsxProcess, type TestProcess } from '@shim/testing/scope';
 import { TaskQueueWrapper, type TaskQueueOptions } from '../src/index.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-
-afterEach(async () => {
-  // Last created, first closed: queues before their managers, managers before their servers.
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-/** Runs `cleanup` after the current test (last registered, first run). */
-export function afterTest(cleanup: () => Promise<unknown>): void {
-  cleanups.push(cleanup);
+/** A connected manager on the shared Redis under a fresh namespace; its keys are deleted after the test. */
+export function createManager(config: RedisConfig = {}): Promise<RedisConnectionManager> {
+  return managedManager((base) => new RedisConnectionManager({ ...base, ...config }));
 }
 
-/** A connected manager on the shared Redis under a fresh namespace; its keys are deleted after the test. */
-export async function createManager(config: RedisConfig = {}): Promise<RedisConnectionManager> {
-  const namespace = config.namespace ?? uniqueNamespace('tq');
-  const manager = new RedisConnectionManager({ url: inject('redisUrl'), ...config, namespace });
-  cleanups.push(async () => {
-    if (manager.state === 'connected') await deleteNamespace(manager.getConnection(), namespace);
-    await manager.disconnect();
-  });
+/** A connected manager on `url` (a private server), disconnected after the test. */
+export async function managerOn(url: string, config: RedisConfig = {}): Promise<RedisConnectionManager> {
+  const manager = new RedisConnectionManager({ url, namespace: uniqueNamespace('tq'), ...config });
+  onCleanup(() => manager.disconnect());
   await manager.connect();
   return manager;
 }
@@ -37,41 +27,49 @@ export const FAST: Omit<TaskQueueOptions, 'schema'> = {
   closeTimeoutMs: 5_000,
 };
 
-/** A task queue on `manager` (or a new one), closed after the test. */
+/** A task queue (FAST options) on `manager` (or a new one), closed after the test. */
 export async function createQueue<TData = unknown, TResult = unknown>(
   options: TaskQueueOptions<TData> & { name?: string } = {},
   manager?: RedisConnectionManager,
 ): Promise<TaskQueueWrapper<TData, TResult>> {
   const { name = 'tasks', ...rest } = options;
-  const queue = new TaskQueueWrapper<TData, TResult>(manager ?? (await createManager()), name, { ...FAST, ...rest });
-  cleanups.push(() => queue.close());
-  return queue;
+  const on = manager ?? (await createManager());
+  return closeAfter(new TaskQueueWrapper<TData, TResult>(on, name, { ...FAST, ...rest }));
 }
 
-/** A worker process (test/fixtures/worker-process.ts run by tsx) that prints one JSON line per event; killed after the test. */
-export function workerProcess(args: Record<string, unknown>): { child: ChildProcess; lines: string[] } {
-  const script = fileURLToPath(new URL('./fixtures/worker-process.ts', import.meta.url));
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--conditions=@shim/source', script, JSON.stringify(args)],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const lines: string[] = [];
-  let buffer = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    buffer += chunk;
-    const parts = buffer.split('\n');
-    buffer = parts.pop() ?? '';
-    lines.push(...parts.filter((line) => line.length > 0));
+/** Arguments of the worker child process (test/fixtures/worker-process.ts). */
+export interface WorkerArgs {
+  url: string;
+  namespace: string;
+  queue: string;
+  mode: 'worker' | 'subscriber';
+  concurrency?: number;
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  /** How long each job takes. Unit: ms. */
+  jobMs?: number;
+}
+
+/** One JSON line a worker process printed. */
+export interface WorkerLine {
+  pid: number;
+  event: string;
+  jobId?: string;
+  n?: number;
+  attempt?: number;
+  type?: string;
+  result?: unknown;
+  progress?: unknown;
+  message?: string;
+}
+
+/** A worker process that prints one JSON line per event, SIGKILLed after the test; resolves once it is ready. */
+export async function workerProcess(args: WorkerArgs): Promise<TestProcess & { parsed(): WorkerLine[] }> {
+  const child = tsxProcess(new URL('./fixtures/worker-process.ts', import.meta.url), args);
+  const parsed = (): WorkerLine[] => child.lines.map((line) => JSON.parse(line) as WorkerLine);
+  await waitFor(() => parsed().some((line) => line.event === 'ready'), {
+    timeoutMs: 20_000,
+    description: 'the worker process to be ready',
   });
-  cleanups.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
-    }
-  });
-  return { child, lines };
+  return { ...child, parsed };
 }

@@ -1,48 +1,27 @@
-import { describe, expect, it, inject } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { collect, waitFor } from '@shim/testing';
+import { sharedRedisUrl } from '@shim/testing/scope';
 import type { TaskEvent } from '../src/index.js';
 import { createManager, createQueue, workerProcess } from './helpers.js';
-
-interface Line {
-  pid: number;
-  event: string;
-  jobId?: string;
-  n?: number;
-  attempt?: number;
-  type?: string;
-  result?: unknown;
-  progress?: unknown;
-}
-
-const parse = (lines: string[]): Line[] => lines.map((line) => JSON.parse(line) as Line);
-
-async function ready(worker: { lines: string[] }): Promise<void> {
-  await waitFor(() => parse(worker.lines).some((line) => line.event === 'ready'), {
-    timeoutMs: 20_000,
-    description: 'the child process to be ready',
-  });
-}
 
 describe('TaskQueueWrapper across processes', () => {
   it('a job whose worker process is SIGKILLed mid-job is recovered (stalled check) and completed by another worker process', async () => {
     const manager = await createManager();
     const queue = await createQueue<{ n: number }>({ name: 'kill' }, manager);
-    const base = { url: inject('redisUrl'), namespace: manager.namespace, queue: 'kill', mode: 'worker' };
-    const victim = workerProcess({ ...base, jobMs: 60_000 });
-    await ready(victim);
+    const base = { url: sharedRedisUrl(), namespace: manager.namespace, queue: 'kill', mode: 'worker' } as const;
+    const victim = await workerProcess({ ...base, jobMs: 60_000 });
     const events = collect<TaskEvent>(2, 20_000);
     await queue.subscribe((event) => {
       if (event.type === 'stalled' || event.type === 'completed') events.push(event);
     });
     const jobId = await queue.addJob({ n: 1 });
-    await waitFor(() => parse(victim.lines).some((line) => line.event === 'start' && line.jobId === jobId));
+    await waitFor(() => victim.parsed().some((line) => line.event === 'start' && line.jobId === jobId));
     victim.child.kill('SIGKILL');
-    const rescuer = workerProcess({ ...base, jobMs: 10 });
-    await ready(rescuer);
+    const rescuer = await workerProcess({ ...base, jobMs: 10 });
     const [stalled, completed] = await events.done;
     expect(stalled).toEqual({ type: 'stalled', jobId });
     expect(completed).toEqual({ type: 'completed', jobId, result: `done by ${rescuer.child.pid}` });
-    const runs = parse(rescuer.lines).filter((line) => line.event === 'start');
+    const runs = rescuer.parsed().filter((line) => line.event === 'start');
     // The rerun after a stall is the same attempt: a stall is not the handler's failure.
     expect(runs).toEqual([expect.objectContaining({ jobId, attempt: 1 })]);
     expect(await queue.getQueueStats()).toMatchObject({ active: 0, completed: 1, failed: 0, deadLetter: 0 });
@@ -51,13 +30,12 @@ describe('TaskQueueWrapper across processes', () => {
   it('completed, failed, progress and stalled events reach a subscriber in another process', async () => {
     const manager = await createManager();
     const queue = await createQueue<{ n: number }>({ name: 'events', attempts: 1 }, manager);
-    const subscriber = workerProcess({
-      url: inject('redisUrl'),
+    const subscriber = await workerProcess({
+      url: sharedRedisUrl(),
       namespace: manager.namespace,
       queue: 'events',
       mode: 'subscriber',
     });
-    await ready(subscriber);
     await queue.process(async (data, ctx) => {
       await ctx.progress(data.n);
       if (data.n === 2) throw new Error('two fails');
@@ -67,7 +45,7 @@ describe('TaskQueueWrapper across processes', () => {
     const second = await queue.addJob({ n: 2 });
     const seen = await waitFor(
       () => {
-        const events = parse(subscriber.lines).filter((line) => line.event === 'task-event');
+        const events = subscriber.parsed().filter((line) => line.event === 'task-event');
         return events.length >= 4 ? events : undefined;
       },
       { timeoutMs: 15_000 },

@@ -72,7 +72,7 @@ describe('TaskQueueWrapper: add and process', () => {
     expect(ids[1]).toBe('two');
     expect(await queue.addJobs([])).toEqual([]);
     await expect(queue.addJobs([{ data: { v: 3 } }, { data: { v: 4 }, options: { priority: -1 } }])).rejects.toThrow(
-      /jobs\[1\]: invalid priority/,
+      /jobs\[1\]: invalid option 'priority'/,
     );
     await expect(queue.addJobs([{ data: { v: 3 } }, null as never])).rejects.toThrow(/jobs\[1\] must be an object/);
     await expect(queue.addJobs('x' as never)).rejects.toThrow(/expects an array/);
@@ -92,7 +92,7 @@ describe('TaskQueueWrapper: add and process', () => {
     expect(at! - added).toBeGreaterThanOrEqual(550);
   });
 
-  it('retries a failing job with backoff, counting attempts from 1, then moves it to the dead-letter queue', async () => {
+  it('retries a failing job with backoff, counting attempts from 1, then keeps it as a dead letter', async () => {
     const queue = await createQueue<{ v: number }>({ attempts: 3 });
     const attempts = collect<number>(3);
     const dead = collect<unknown>(1);
@@ -112,7 +112,7 @@ describe('TaskQueueWrapper: add and process', () => {
     expect(await queue.getQueueStats()).toMatchObject({ failed: 0, deadLetter: 1 });
   });
 
-  it('retryDeadLetter puts a dead job back into the main queue under its id, with fresh attempts', async () => {
+  it('retryDeadLetter puts a dead job back to waiting under its id, with fresh attempts', async () => {
     const queue = await createQueue<{ v: number }>({ attempts: 2 });
     let fail = true;
     const runs = collect<{ attempt: number; jobId: string }>(3);

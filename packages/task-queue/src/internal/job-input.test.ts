@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { jsonProblem } from '@shim/connection/kit';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
-import { isTaskQueueError, TaskQueueError, type TaskQueueErrorCode } from '../errors.js';
+import { isTaskQueueError, TaskQueueError, validatorFor, type TaskQueueErrorCode } from '../errors.js';
 import { resolveOptions, type TaskQueueOptions } from '../options.js';
-import { assertJobId, checkData, resolveJobOptions, validateData, type AddJobOptions } from './job-input.js';
+import type { AddJobOptions } from '../types.js';
+import { assertJobId, checkData, resolveJobOptions, validateData } from './job-input.js';
 
 const spec = (options: TaskQueueOptions = {}): Parameters<typeof checkData>[1] => ({
   name: 'jobs',
   options: resolveOptions(options),
+  v: validatorFor('jobs'),
 });
 
 /** The TaskQueueError `fn` throws (fails the test when it throws nothing or something else). */
@@ -56,25 +58,25 @@ describe('assertJobId', () => {
   it.each(['a', 'job-1', 'x'.repeat(256), '1a', 'a1', '0x10', 'Ärger ✓', 'user/42', ' padded ', '-1', '1.5', '1e3'])(
     'accepts %j and returns it',
     (id) => {
-      expect(assertJobId(id, 'jobs')).toBe(id);
+      expect(assertJobId(id, validatorFor('jobs'))).toBe(id);
     },
   );
 
   it.each([
-    ['empty', '', 'invalid jobId: expected 1 to 256 characters, got 0'],
-    ['over 256 characters', 'x'.repeat(257), 'invalid jobId: expected 1 to 256 characters, got 257'],
-    ['all digits', '123', 'invalid jobId: ids made only of digits are reserved for BullMQ'],
+    ['empty', '', 'jobId must not be empty'],
+    ['over 256 characters', 'x'.repeat(257), 'jobId is longer than 256 characters'],
+    ['all digits', '123', 'jobId "123": ids made only of digits are reserved for BullMQ'],
     ['one digit', '0', 'ids made only of digits are reserved for BullMQ'],
-    ['containing :', 'a:b', "invalid jobId: ':' is not allowed"],
+    ['containing :', 'a:b', 'jobId "a:b": \':\' is not allowed'],
     ['only :', ':', "':' is not allowed"],
-    ['containing NUL', 'a\u0000b', 'invalid jobId: control characters are not allowed'],
-    ['containing a tab', 'a\tb', 'control characters are not allowed'],
-    ['containing a newline', 'a\nb', 'control characters are not allowed'],
-    ['containing DEL', 'a\u007fb', 'control characters are not allowed'],
-    ['containing NEL (C1)', 'a\u0085b', 'control characters are not allowed'],
-    ['containing U+009F (C1)', 'a\u009fb', 'control characters are not allowed'],
+    ['containing NUL', 'a\u0000b', 'contains control characters'],
+    ['containing a tab', 'a\tb', 'contains control characters'],
+    ['containing a newline', 'a\nb', 'contains control characters'],
+    ['containing DEL', 'a\u007fb', 'contains control characters'],
+    ['containing NEL (C1)', 'a\u0085b', 'contains control characters'],
+    ['containing U+009F (C1)', 'a\u009fb', 'contains control characters'],
   ])('refuses an id %s', (_name, id, message) => {
-    const error = expectRefused(() => assertJobId(id, 'jobs'), 'INVALID_JOB_ID', message);
+    const error = expectRefused(() => assertJobId(id, validatorFor('jobs')), 'INVALID_JOB_ID', message);
     expect(error.queueName).toBe('jobs');
   });
 
@@ -86,11 +88,15 @@ describe('assertJobId', () => {
     [Symbol('id'), 'symbol'],
     [12n, 'bigint'],
   ])('refuses the non-string %s', (id, type) => {
-    expectRefused(() => assertJobId(id, 'jobs'), 'INVALID_JOB_ID', `invalid jobId: expected a string, got ${type}`);
+    expectRefused(() => assertJobId(id, validatorFor('jobs')), 'INVALID_JOB_ID', `jobId must be a string, got ${type}`);
   });
 
   it('refuses a lone surrogate (not valid UTF-8: BullMQ hands back a different id and getJob never finds it)', () => {
-    expectRefused(() => assertJobId('job-\ud800', 'jobs'), 'INVALID_JOB_ID', 'invalid jobId');
+    expectRefused(
+      () => assertJobId('job-\ud800', validatorFor('jobs')),
+      'INVALID_JOB_ID',
+      'jobId is not well-formed Unicode',
+    );
   });
 });
 
@@ -104,7 +110,7 @@ describe('resolveJobOptions', () => {
       jobId: expect.stringMatching(/^[0-9a-f-]{36}$/) as string,
       attempts: 4,
       backoff: { type: 'fixed', delay: 50 },
-      // Retention: completed jobs as the queue says; failed ones stay for the dead-letter move.
+      // Retention: completed jobs as the queue says; failed ones stay in the failed set as dead letters.
       removeOnComplete: { age: 86_400, count: 10_000 },
       removeOnFail: false,
     });
@@ -154,7 +160,7 @@ describe('resolveJobOptions', () => {
       ['-Infinity', -Infinity, 'got -Infinity'],
       ['MAX_SAFE_INTEGER + 2', Number.MAX_SAFE_INTEGER + 2, 'got 9007199254740992'],
     ])('refuses %s as a number or as an option', (_name, priority, got) => {
-      const message = `invalid priority: expected an integer from 1 to 2097151, ${got}`;
+      const message = `invalid option 'priority': expected an integer number of priority levels from 1 to 2097151, ${got}`;
       expectRefused(() => resolveJobOptions(priority, queue), 'INVALID_PRIORITY', message);
       expectRefused(() => resolveJobOptions({ priority }, queue), 'INVALID_PRIORITY', message);
     });
@@ -163,7 +169,7 @@ describe('resolveJobOptions', () => {
       expectRefused(
         () => resolveJobOptions({ priority: '1' } as never, queue),
         'INVALID_PRIORITY',
-        'invalid priority: expected an integer from 1 to 2097151, got string',
+        "invalid option 'priority': expected an integer number of priority levels from 1 to 2097151, got string",
       );
     });
 
@@ -193,7 +199,7 @@ describe('resolveJobOptions', () => {
       expectRefused(
         () => resolveJobOptions({ attempts: attempts as number }, queue),
         'INVALID_JOB_OPTION',
-        `invalid attempts: expected an integer from 1 to 1000000, ${got}`,
+        `invalid option 'attempts': expected an integer number of attempts from 1 to 1000000, ${got}`,
       );
     });
 
@@ -208,7 +214,7 @@ describe('resolveJobOptions', () => {
       expectRefused(
         () => resolveJobOptions({ delayMs: delayMs as number }, queue),
         'INVALID_JOB_OPTION',
-        `invalid delayMs: expected an integer from 0 to 4503599627370496, ${got}`,
+        `invalid option 'delayMs': expected an integer number of ms from 0 to 4503599627370496, ${got}`,
       );
     });
   });
@@ -225,10 +231,10 @@ describe('resolveJobOptions', () => {
       [
         'no delayMs',
         { type: 'fixed' },
-        'invalid backoff.delayMs: expected an integer from 0 to 2147483647, got undefined',
+        "invalid option 'backoff.delayMs': expected an integer number of ms from 0 to 2147483647, got undefined",
       ],
-      ['a negative delayMs', { type: 'fixed', delayMs: -1 }, 'invalid backoff.delayMs'],
-      ['a NaN delayMs', { type: 'exponential', delayMs: Number.NaN }, 'invalid backoff.delayMs'],
+      ['a negative delayMs', { type: 'fixed', delayMs: -1 }, "invalid option 'backoff.delayMs'"],
+      ['a NaN delayMs', { type: 'exponential', delayMs: Number.NaN }, "invalid option 'backoff.delayMs'"],
       [
         'a jitter below 0',
         { type: 'fixed', delayMs: 1, jitter: -0.01 },
@@ -259,7 +265,7 @@ describe('resolveJobOptions', () => {
   });
 
   it.each([
-    ['', 'expected 1 to 256 characters, got 0'],
+    ['', 'jobId must not be empty'],
     ['123', 'reserved for BullMQ'],
     ['a:b', "':' is not allowed"],
     ['a\u0000b', 'control characters'],
@@ -305,7 +311,7 @@ describe('checkData', () => {
     ['a key that is not an identifier', { 'my key': { b: 1n } }, 'data["my key"].b is a bigint'],
   ])('refuses %s with INVALID_DATA naming the path', (_name, data, message) => {
     const error = expectRefused(() => checkData(data, spec()), 'INVALID_DATA', message);
-    expect(error.message).toMatch(/^job data cannot be stored as JSON: /);
+    expect(error.message).toMatch(/^data/);
     expect(error.queueName).toBe('jobs');
   });
 
@@ -326,13 +332,13 @@ describe('checkData', () => {
       expectRefused(
         () => checkData('123456789', queue),
         'DATA_TOO_LARGE',
-        'job data is 11 bytes as JSON, over the limit of 10 (option maxDataBytes)',
+        'data is 11 bytes as JSON, over the limit of 10 (option maxDataBytes)',
       );
     });
 
     it('counts UTF-8 bytes, not characters', () => {
       // 5 characters, 10 bytes, 12 with the quotes.
-      expectRefused(() => checkData('ééééé', spec({ maxDataBytes: 11 })), 'DATA_TOO_LARGE', 'job data is 12 bytes');
+      expectRefused(() => checkData('ééééé', spec({ maxDataBytes: 11 })), 'DATA_TOO_LARGE', 'data is 12 bytes');
       expect(checkData('ééééé', spec({ maxDataBytes: 12 }))).toBe('ééééé');
     });
 
@@ -342,7 +348,7 @@ describe('checkData', () => {
       expectRefused(
         () => checkData('x'.repeat(524_287), queue),
         'DATA_TOO_LARGE',
-        'job data is 524289 bytes as JSON, over the limit of 524288',
+        'data is 524289 bytes as JSON, over the limit of 524288',
       );
     });
 

@@ -1,92 +1,50 @@
-import { jsonProblem } from '@shim/connection/kit';
+import type { Validator } from '@shim/connection/kit';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { JobsOptions } from 'bullmq';
-import { TaskQueueError } from '../errors.js';
-import {
-  integerIn,
-  MAX_PRIORITY,
-  resolveBackoff,
-  type BackoffOptions,
-  type ResolvedTaskQueueOptions,
-} from '../options.js';
+import { TaskQueueError, type TaskQueueErrorCode } from '../errors.js';
+import { MAX_PRIORITY, resolveBackoff } from '../options.js';
+import type { AddJobOptions, QueueContext } from '../types.js';
 
-/** Options of one job (the options form of `addJob`, and each entry of `addJobs`). */
-export interface AddJobOptions {
-  /** 1 (most urgent) to 2,097,151. Jobs without a priority run before every prioritized job, first in first out. */
-  priority?: number | undefined;
-  /** Your id for the job: adding a job whose id is already in the queue (waiting, active, delayed, or kept after it finished) adds nothing and returns that id. Not empty, not all digits, no `:`, at most 256 characters. @defaultValue a random UUID */
-  jobId?: string | undefined;
-  /** Run no earlier than this long from now. Unit: ms. @defaultValue 0 */
-  delayMs?: number | undefined;
-  /** Attempts of this job (first run included). @defaultValue the queue's `attempts` */
-  attempts?: number | undefined;
-  /** Wait between attempts of this job. @defaultValue the queue's `backoff` */
-  backoff?: BackoffOptions | undefined;
-}
+/** What the input checks need to know about a queue. */
+export type QueueSpec = Pick<QueueContext, 'name' | 'options' | 'v'>;
 
-function hasControlCharacter(text: string): boolean {
-  for (let index = 0; index < text.length; index += 1) {
-    const code = text.charCodeAt(index);
-    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return true;
-  }
-  return false;
-}
-
-/** Checks a job id: the message names what to change. */
-export function assertJobId(jobId: unknown, queueName: string): string {
-  const problem =
-    typeof jobId !== 'string'
-      ? `expected a string, got ${typeof jobId}`
-      : jobId.length === 0 || jobId.length > 256
-        ? `expected 1 to 256 characters, got ${jobId.length}`
-        : /^\d+$/.test(jobId)
-          ? 'ids made only of digits are reserved for BullMQ'
-          : jobId.includes(':')
-            ? "':' is not allowed"
-            : hasControlCharacter(jobId)
-              ? 'control characters are not allowed'
-              : /\p{Cs}/u.test(jobId)
-                ? 'lone surrogates are not valid UTF-8 (Redis would store a different id)'
-                : undefined;
-  if (problem !== undefined) throw new TaskQueueError('INVALID_JOB_ID', `invalid jobId: ${problem}`, { queueName });
-  return jobId as string;
+/** Checks a job id (the message names what to change) and returns it. */
+export function assertJobId(jobId: unknown, v: Validator<TaskQueueErrorCode>): string {
+  const id = v.name(jobId, { field: 'jobId', code: 'INVALID_JOB_ID', maxLength: 256 });
+  const problem = /^\d+$/.test(id) ? 'ids made only of digits are reserved for BullMQ' : "':' is not allowed";
+  if (/^\d+$|:/.test(id)) v.fail('INVALID_JOB_ID', 'jobId', `jobId ${JSON.stringify(id)}: ${problem}`);
+  return id;
 }
 
 /** Validates one job's options (nothing is written when this throws) into BullMQ's. */
 export function resolveJobOptions(
   input: number | AddJobOptions | undefined,
-  queue: { name: string; options: ResolvedTaskQueueOptions },
+  queue: QueueSpec,
 ): JobsOptions & { jobId: string } {
   const options: AddJobOptions = typeof input === 'number' || input === undefined ? { priority: input } : input;
   if (typeof options !== 'object' || options === null) {
     const got = options === null ? 'null' : typeof options;
-    throw new TaskQueueError('INVALID_JOB_OPTION', `expected a priority or an options object, got ${got}`, {
-      queueName: queue.name,
-    });
+    queue.v.fail('INVALID_JOB_OPTION', 'options', `expected a priority or an options object, got ${got}`);
   }
+  const { v } = queue;
+  const code = 'INVALID_JOB_OPTION';
   const resolved: JobsOptions & { jobId: string } = {
-    jobId: options.jobId === undefined ? crypto.randomUUID() : assertJobId(options.jobId, queue.name),
+    jobId: options.jobId === undefined ? crypto.randomUUID() : assertJobId(options.jobId, v),
     removeOnComplete: queue.options.keepCompleted,
-    // Failed jobs stay until a worker moves them to the dead-letter queue.
+    // A job that fails for good stays in BullMQ's failed set: that is its dead letter.
     removeOnFail: false,
     attempts:
       options.attempts === undefined
         ? queue.options.attempts
-        : integerIn('attempts', options.attempts, { min: 1, max: 1_000_000, code: 'INVALID_JOB_OPTION' }),
-    backoff:
-      options.backoff === undefined
-        ? queue.options.backoff
-        : resolveBackoff('backoff', options.backoff, 'INVALID_JOB_OPTION'),
+        : v.integer(options.attempts, { field: 'attempts', code, max: 1_000_000, unit: 'attempts' }),
+    backoff: options.backoff === undefined ? queue.options.backoff : resolveBackoff('backoff', options.backoff, code),
   };
   if (options.priority !== undefined) {
-    resolved.priority = integerIn('priority', options.priority, {
-      min: 1,
-      max: MAX_PRIORITY,
-      code: 'INVALID_PRIORITY',
-    });
+    const rules = { field: 'priority', code: 'INVALID_PRIORITY', max: MAX_PRIORITY, unit: 'priority levels' } as const;
+    resolved.priority = v.integer(options.priority, rules);
   }
   if (options.delayMs !== undefined) {
-    resolved.delay = integerIn('delayMs', options.delayMs, { min: 0, max: 2 ** 52, code: 'INVALID_JOB_OPTION' });
+    resolved.delay = v.integer(options.delayMs, { field: 'delayMs', code, min: 0, max: 2 ** 52 });
   }
   return resolved;
 }
@@ -96,21 +54,14 @@ export function resolveJobOptions(
  * is valid — else a clear error. Returns the data to store: the input as given (a promise of it
  * when a schema must run); the handler gets the schema's output, computed when the job runs.
  */
-export function checkData(data: unknown, queue: { name: string; options: ResolvedTaskQueueOptions }): unknown {
-  const problem = jsonProblem(data, 'data');
-  if (problem !== undefined) {
-    throw new TaskQueueError('INVALID_DATA', `job data cannot be stored as JSON: ${problem}`, {
-      queueName: queue.name,
-    });
-  }
-  const bytes = Buffer.byteLength(JSON.stringify(data));
-  if (bytes > queue.options.maxDataBytes) {
-    throw new TaskQueueError(
-      'DATA_TOO_LARGE',
-      `job data is ${bytes} bytes as JSON, over the limit of ${queue.options.maxDataBytes} (option maxDataBytes)`,
-      { queueName: queue.name },
-    );
-  }
+export function checkData(data: unknown, queue: QueueSpec): unknown {
+  queue.v.json(data, {
+    field: 'data',
+    code: 'INVALID_DATA',
+    maxBytes: queue.options.maxDataBytes,
+    tooLargeCode: 'DATA_TOO_LARGE',
+    limitName: 'option maxDataBytes',
+  });
   const schema = queue.options.schema;
   return schema === undefined ? data : validateData(schema, data, queue.name).then(() => data);
 }

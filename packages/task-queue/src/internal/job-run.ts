@@ -1,7 +1,7 @@
 import { jsonProblem } from '@shim/connection/kit';
 import type { Job } from 'bullmq';
 import { TaskQueueError } from '../errors.js';
-import type { JobContext } from '../task-queue.js';
+import type { JobContext } from '../types.js';
 
 /**
  * The `ctx` of one handler call. `signal` and `progress` are made on first use (getters, so
@@ -39,14 +39,8 @@ export class JobRun implements JobContext {
     this.#progress ??= async (value) => {
       const problem = jsonProblem(value, 'progress');
       if (problem !== undefined || (typeof value !== 'number' && (typeof value !== 'object' || value === null))) {
-        throw new TaskQueueError(
-          'INVALID_DATA',
-          `progress must be a number or a JSON object: ${problem ?? typeof value}`,
-          {
-            queueName: this.#queueName,
-            jobId: this.jobId,
-          },
-        );
+        const message = `progress must be a number or a JSON object: ${problem ?? typeof value}`;
+        throw new TaskQueueError('INVALID_DATA', message, { queueName: this.#queueName, jobId: this.jobId });
       }
       await this.#job.updateProgress(value);
     };

@@ -21,3 +21,6 @@ export function settleWithin<T>(promise: Promise<T>, ms: number): Promise<Settle
     );
   });
 }
+
+/** How long a forced close may take once the graceful one ran out of time. Unit: ms. */
+export const FORCED_CLOSE_MS = 500;
