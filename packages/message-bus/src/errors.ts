@@ -10,14 +10,16 @@ export type MessageBusErrorCode =
   | 'MESSAGE_TOO_LARGE'
   | 'VALIDATION_FAILED'
   | 'HANDLER_FAILED'
-  | 'BUS_CLOSED';
+  | 'BUS_CLOSED'
+  | 'NOT_FOUND';
 
 const ERROR_NAMES = new Set(['MessageBusError', 'MessageValidationError', 'MessageHandlerError']);
 
 /**
  * Base error of this package. Match on `code` (or {@link isMessageBusError}), not on the message.
  * Bad input (`INVALID_*`, `UNSERIALIZABLE_MESSAGE`, `MESSAGE_TOO_LARGE`, `VALIDATION_FAILED`) is
- * thrown before anything is sent: retrying the same call never helps.
+ * thrown before anything is sent: retrying the same call never helps. `NOT_FOUND`: the dead letter
+ * asked for (`inbox.dead.retry(id)`) does not exist.
  */
 export class MessageBusError extends Error {
   override readonly name: string = 'MessageBusError';

@@ -13,11 +13,22 @@ const DEAD_LETTER_MAX_LENGTH = 10_000;
 export type StreamEntry = [id: string, fields: string[] | null];
 
 /**
- * Appends ARGV[1] to an inbox, trims the inbox to ARGV[2] entries and counts what was trimmed, in
- * one step. KEYS: inbox stream, trimmed counter (one hash tag, so one script may touch both).
+ * Appends a message to an inbox, trims the inbox to ARGV[2] entries and counts what was trimmed.
+ * The message is ARGV[1], or — when ARGV[3] is a dead-letter id — that dead letter's, which is
+ * deleted in the same step (nil when there is no such dead letter): a retried message is in exactly
+ * one of the two streams at any time. KEYS: inbox stream, trimmed counter, dead-letter stream (one
+ * hash tag, so one script may touch them all).
  */
 const APPEND_SCRIPT = luaScript(`
-local id = redis.call('XADD', KEYS[1], '*', 'm', ARGV[1])
+local raw = ARGV[1]
+if ARGV[3] ~= '' then
+  local entry = redis.call('XRANGE', KEYS[3], ARGV[3], ARGV[3])[1]
+  if not entry then return false end
+  raw = ''
+  for i = 1, #entry[2], 2 do if entry[2][i] == 'm' then raw = entry[2][i + 1] end end
+  redis.call('XDEL', KEYS[3], ARGV[3])
+end
+local id = redis.call('XADD', KEYS[1], '*', 'm', raw)
 local trimmed = redis.call('XTRIM', KEYS[1], 'MAXLEN', tonumber(ARGV[2]))
 if trimmed > 0 then redis.call('INCRBY', KEYS[2], trimmed) end
 return id
@@ -34,16 +45,16 @@ redis.call('XACK', KEYS[1], '${GROUP}', ARGV[1])
 redis.call('XDEL', KEYS[1], ARGV[1])
 `);
 
-/** Appends `message.raw` to the inbox; resolves with its stream id. */
+/** Appends `message.raw`, or the dead letter `message.deadLetterId` (moved back), to the inbox; its new id, or null. */
 export async function appendToInbox(
   redis: Redis,
   keys: InboxKeys,
-  message: { raw: string; maxLength: number },
-): Promise<string> {
+  message: { raw?: string; deadLetterId?: string; maxLength: number },
+): Promise<string | null> {
   return (await runLuaScript(redis, APPEND_SCRIPT, {
-    keys: [keys.stream, keys.trimmed],
-    args: [message.raw, message.maxLength],
-  })) as string;
+    keys: [keys.stream, keys.trimmed, keys.dead],
+    args: [message.raw ?? '', message.maxLength, message.deadLetterId ?? ''],
+  })) as string | null;
 }
 
 /** Moves the message `letter.id` of the inbox to its dead-letter stream, atomically. */

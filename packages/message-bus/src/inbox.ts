@@ -1,3 +1,4 @@
+import type { DeadLetterStore } from '@shim/connection';
 import { MessageBusError } from './errors.js';
 import { InboxConsumer } from './inbox-consumer.js';
 import { InboxDeadLetters } from './inbox-dead-letters.js';
@@ -10,12 +11,17 @@ import type { BusContext, DeadLetter, InboxEntry, InboxHandler, InboxScope } fro
  * at-least-once: a message is acknowledged (and deleted) only after its handler returned; one read
  * but not acknowledged within `redeliverAfterMs` is delivered again — never while its handler still
  * runs, because the consumer keeps claiming it until the handler ends — and one that fails
- * `maxDeliveries` times goes to a dead-letter stream.
+ * `maxDeliveries` times goes to a dead-letter stream ({@link Inbox.dead}).
  */
 export class Inbox<TMessage = unknown> {
+  /**
+   * The dead letters of this inbox (its dead-letter stream): list, read, retry (back into the
+   * inbox, in one step) and purge them, in the record shape SHIM uses for failed queue jobs too.
+   */
+  readonly dead: DeadLetterStore<TMessage>;
   readonly #bus: BusContext;
   readonly #scope: InboxScope;
-  readonly #deadLetters: InboxDeadLetters;
+  readonly #deadLetters: InboxDeadLetters<TMessage>;
   #consumer: InboxConsumer | undefined;
   #closing: Promise<void> | undefined;
 
@@ -23,7 +29,8 @@ export class Inbox<TMessage = unknown> {
   constructor(bus: BusContext, scope: Omit<InboxScope, 'assertOpen'>) {
     this.#bus = bus;
     this.#scope = { ...scope, assertOpen: () => this.#assertOpen() };
-    this.#deadLetters = new InboxDeadLetters(bus, this.#scope);
+    this.#deadLetters = new InboxDeadLetters<TMessage>(bus, this.#scope);
+    this.dead = this.#deadLetters;
   }
 
   /** The recipient this inbox belongs to. */
@@ -71,7 +78,7 @@ export class Inbox<TMessage = unknown> {
     return result;
   }
 
-  /** Up to `count` dead letters, oldest first. */
+  /** Up to `count` dead letters, oldest first, as they are stored ({@link Inbox.dead} gives decoded records). */
   deadLetters(count = 10): Promise<DeadLetter[]> {
     return this.#deadLetters.stored(count);
   }

@@ -162,7 +162,7 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
     const raw = this.#envelopes.encode(`i:${recipient}`, message);
     const keys = this.#bus.keys.inbox(recipient);
     const maxLength = this.#bus.inboxMaxLength;
-    const id = await appendToInbox(this.#bus.manager.getConnection(), keys, { raw, maxLength });
+    const id = (await appendToInbox(this.#bus.manager.getConnection(), keys, { raw, maxLength }))!;
     this.#stats.published += 1;
     return id;
   }
