@@ -44,7 +44,8 @@ describe('DEFAULT_TASK_QUEUE_OPTIONS', () => {
       backoff: { type: 'exponential', delayMs: 1_000 },
       lockDurationMs: 30_000,
       stalledIntervalMs: 30_000,
-      maxStalledCount: 1,
+      // Stalls are infrastructure faults: by default they never fail a job.
+      maxStalledCount: Infinity,
       closeTimeoutMs: 30_000,
       keepCompleted: { ageMs: 86_400_000, count: 10_000 },
     });
@@ -62,7 +63,8 @@ describe('resolveOptions: defaults', () => {
       lockDurationMs: 30_000,
       lockRenewMs: 15_000,
       stalledIntervalMs: 30_000,
-      maxStalledCount: 1,
+      // Infinity, as a number BullMQ's Lua script can compare with.
+      maxStalledCount: Number.MAX_SAFE_INTEGER,
       closeTimeoutMs: 30_000,
       // BullMQ counts age in seconds.
       keepCompleted: { age: 86_400, count: 10_000 },

@@ -27,7 +27,7 @@ export interface TaskQueueOptions<TData = unknown> {
   schema?: StandardSchemaV1<unknown, TData> | undefined;
   /** Largest job data, JSON-encoded. Unit: bytes. @defaultValue 524_288 (512 KiB) */
   maxDataBytes?: number | undefined;
-  /** Default number of attempts of a job (first run included). @defaultValue 3 */
+  /** Default number of attempts of a job (first run included). Only the task's own failures use one: its handler threw (or returned what JSON cannot hold). @defaultValue 3 */
   attempts?: number | undefined;
   /** Default wait between attempts. @defaultValue `{ type: 'exponential', delayMs: 1_000 }` */
   backoff?: BackoffOptions | undefined;
@@ -37,7 +37,14 @@ export interface TaskQueueOptions<TData = unknown> {
   lockRenewMs?: number | undefined;
   /** How often workers look for stalled jobs. Unit: ms. @defaultValue 30_000 */
   stalledIntervalMs?: number | undefined;
-  /** How many times a job may stall before it fails for good (and becomes a dead letter), or `Infinity`. @defaultValue 1 */
+  /**
+   * How many times a job may stall before it fails for good (and becomes a dead letter), from 0
+   * to 1,000,000, or `Infinity`. A stall is an infrastructure fault — a worker killed, Redis
+   * restarted, an event loop blocked past the lock — so by default it never fails a job: the job
+   * is put back without using an attempt. Set a number only to stop a job that crashes every
+   * worker that runs it, knowing that such faults can then dead-letter a healthy job.
+   * @defaultValue Infinity
+   */
   maxStalledCount?: number | undefined;
   /** How long `close()` lets active jobs finish before it aborts their `signal` and stops anyway. Unit: ms. @defaultValue 30_000 */
   closeTimeoutMs?: number | undefined;
@@ -52,7 +59,7 @@ export const DEFAULT_TASK_QUEUE_OPTIONS = {
   backoff: { type: 'exponential', delayMs: 1_000 },
   lockDurationMs: 30_000,
   stalledIntervalMs: 30_000,
-  maxStalledCount: 1,
+  maxStalledCount: Number.POSITIVE_INFINITY,
   closeTimeoutMs: 30_000,
   keepCompleted: { ageMs: 86_400_000, count: 10_000 },
 } as const satisfies TaskQueueOptions;

@@ -118,8 +118,8 @@ export class TaskQueueWrapper<TData, TResult = unknown> extends EventEmitter<Tas
   /**
    * Starts a worker that calls `handler(data, ctx)` for each job, `concurrency` at a time, and
    * resolves once it is running. A throw fails the attempt (retried with backoff until the job's
-   * attempts are used up, then it stays in BullMQ's failed set as a dead letter). Call it once per
-   * wrapper.
+   * attempts are used up, then it stays in BullMQ's failed set as a dead letter); a stall or a lost
+   * connection uses no attempt. Call it once per wrapper.
    */
   async process(handler: T.JobHandler<TData, TResult>, options: T.ProcessOptions = {}): Promise<void> {
     this.#assertOpen();
@@ -207,8 +207,8 @@ export class TaskQueueWrapper<TData, TResult = unknown> extends EventEmitter<Tas
 
   /**
    * Stops taking jobs, lets active ones finish for up to `closeTimeoutMs`, then aborts their
-   * `signal` and closes anyway (an unfinished job is run again elsewhere once its lock expires).
-   * Never hangs, even without Redis. Closes only what this wrapper
+   * `signal` and closes anyway (an unfinished job is run again elsewhere once its lock expires,
+   * without using an attempt). Never hangs, even without Redis. Closes only what this wrapper
    * created. Idempotent.
    */
   async close(options: T.CloseOptions = {}): Promise<void> {

@@ -47,6 +47,11 @@ export class JobRun implements JobContext {
     return this.#progress;
   }
 
+  /** True once {@link JobRun.abort} ran: the job was cut short, whatever the handler does next. */
+  get interrupted(): boolean {
+    return this.#abortReason !== undefined;
+  }
+
   /** Fires `signal` (now, or as soon as the handler reads it). */
   abort(reason: Error): void {
     this.#abortReason ??= reason;

@@ -1,10 +1,33 @@
 import { jsonProblem } from '@shim/connection/kit';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job, type Span } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobHandler, QueueContext } from '../types.js';
 import { validateData } from './job-input.js';
 import { JobRun } from './job-run.js';
 import { FORCED_CLOSE_MS, settleWithin } from './settle-within.js';
+
+/**
+ * A BullMQ worker on which only a task's own failure uses an attempt. BullMQ calls `handleFailed`
+ * when the handler threw, but also when completing the job failed (its lock lost to a stall, the
+ * connection dropped by a Redis restart) and then, the lock still held, it would fail the attempt
+ * for an infrastructure fault. Such a job is left where it is: nothing renews its lock any more, so
+ * the stalled check puts it back without using an attempt (BullMQ has reported the error).
+ */
+class TaskWorker extends Worker {
+  /** Jobs whose handler failed: the processor adds them, `handleFailed` takes them out. */
+  readonly ownFailures = new WeakSet<Job>();
+
+  protected override async handleFailed(
+    error: Error,
+    job: Job,
+    ...rest: [token: string, fetchNext?: () => boolean, span?: Span]
+  ): Promise<Job> {
+    // `deferredFailure`: BullMQ fails a job that stalled more often than a finite maxStalledCount allows.
+    if (this.ownFailures.delete(job) || job.deferredFailure) return super.handleFailed(error, job, ...rest);
+    // Nothing fetched, as when BullMQ's own move fails.
+    return undefined as unknown as Job;
+  }
+}
 
 /** What the worker of a task queue runs. */
 export interface ProcessingJob<TData, TResult> {
@@ -19,7 +42,7 @@ export class Processing<TData, TResult> {
   readonly #ctx: QueueContext;
   readonly #run: ProcessingJob<TData, TResult>;
   readonly #connection: Redis;
-  readonly #worker: Worker;
+  readonly #worker: TaskWorker;
   readonly #active = new Set<JobRun>();
 
   private constructor(ctx: QueueContext, run: ProcessingJob<TData, TResult>, connection: Redis) {
@@ -27,7 +50,7 @@ export class Processing<TData, TResult> {
     this.#run = run;
     this.#connection = connection;
     const { options, names } = ctx;
-    this.#worker = new Worker(names.main, (job: Job) => this.#process(job), {
+    this.#worker = new TaskWorker(names.main, (job: Job) => this.#process(job), {
       connection,
       prefix: names.prefix,
       concurrency: run.concurrency,
@@ -92,6 +115,10 @@ export class Processing<TData, TResult> {
       const problem = result === undefined ? undefined : jsonProblem(result, 'result');
       if (problem !== undefined) throw new Error(`the handler's result cannot be stored as JSON: ${problem}`);
       return result;
+    } catch (error) {
+      // A run cut short by close() did not fail: it runs again elsewhere once its lock expires.
+      if (!run.interrupted) this.#worker.ownFailures.add(job);
+      throw error;
     } finally {
       this.#active.delete(run);
     }
