@@ -168,11 +168,13 @@ try {
   // The floor for any wrapper: the exact script call that set/increment send, made by raw ioredis
   // (fresh JSON, the same keys), with no validation, key building or reply parsing around it.
   const [setSha, ...setTemplate] = await captureEvalsha(manager, () => state.set('k0', payload(0)));
-  // A plain set sends 3 keys (entry, index, expiries) and ARGV [key, json]; replaying anything else would measure something else.
-  if (setTemplate.length !== 6 || setTemplate[0] !== 3 || setTemplate[4] !== 'k0') {
-    throw new Error(`set's script call changed shape: ${JSON.stringify(setTemplate.slice(0, 5))}; update this bench`);
+  // A plain set sends 3 keys (entry, index, expiries) and ARGV [key, channel, json, '', '', '', '']; replaying anything
+  // else would measure something else.
+  if (setTemplate.length !== 11 || setTemplate[0] !== 3 || setTemplate[4] !== 'k0') {
+    throw new Error(`set's script call changed shape: ${JSON.stringify(setTemplate.slice(0, 6))}; update this bench`);
   }
   const entryPrefix = setTemplate[1].slice(0, -'k0'.length);
+  const channelPrefix = setTemplate[5].slice(0, -'k0'.length);
   const scriptSet = (i) =>
     raw.evalsha(
       setSha,
@@ -181,7 +183,9 @@ try {
       setTemplate[2],
       setTemplate[3],
       `k${i % 100}`,
+      `${channelPrefix}k${i % 100}`,
       JSON.stringify(payload(i)),
+      ...setTemplate.slice(7),
     );
   const incrementCall = await captureEvalsha(manager, () => state.increment('hits'));
   const scriptIncrement = () => raw.evalsha(...incrementCall);

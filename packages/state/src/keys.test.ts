@@ -12,8 +12,6 @@ describe('stateKeys', () => {
     expect(keys.lock('file.ts')).toBe('team-a:state:{team-a:plan}:lock:file.ts');
     expect(keys.channel('x')).toBe('team-a:state:{team-a:plan}:changes:x');
     expect(keys.channel('x').startsWith(keys.channelPrefix)).toBe(true);
-    // The Lua scripts build a key's channel from the index key: string.sub(index, 1, -6) .. 'changes:' .. key.
-    expect(`${keys.index.slice(0, -5)}changes:a{b}c`).toBe(keys.channel('a{b}c'));
   });
 
   it('escapes glob characters of the prefix in patterns', () => {

@@ -29,12 +29,6 @@ function replyOf<T>(reply: [Error | null, unknown] | undefined): T {
   return value as T;
 }
 
-/** Splits a write script's success reply 'version:rest' (rest: the time of the write, or the new value's JSON). */
-function splitWritten(reply: string): { version: number; rest: string } {
-  const colon = reply.indexOf(':');
-  return { version: Number(reply.slice(0, colon)), rest: reply.slice(colon + 1) };
-}
-
 /**
  * The entries of one scope: reads, the write scripts, listing and cleanup (with its timer). The
  * methods are those of `StateManager`, which documents them.
@@ -102,16 +96,10 @@ export class Store {
         : integerOption('ifVersion', options.ifVersion, { min: 0, max: Number.MAX_SAFE_INTEGER, unit: 'versions' });
     const timestamp = this.#timestamp(options.timestamp);
     const writer = this.#writer(options.writer);
-    // A plain set sends two arguments: the script reads the absent options as ''.
-    const args: Array<string | number> =
-      ifVersion === '' && ttl === '' && timestamp === '' && writer === ''
-        ? [json]
-        : [json, ifVersion, ttl, timestamp, writer];
-    const reply = (await this.#entryScript(SET, checked, args)) as string | [string, number, string | number];
-    if (typeof reply === 'string') {
-      const written = splitWritten(reply);
-      return { version: written.version, applied: true, updatedAt: Number(written.rest) };
-    }
+    const args = [json, ifVersion, ttl, timestamp, writer];
+    // { version, now } when written, else { 'CONFLICT' | 'STALE', version, … }.
+    const reply = (await this.#entryScript(SET, checked, args)) as [number | string, number, number];
+    if (typeof reply[0] === 'number') return { version: reply[0], applied: true, updatedAt: reply[1] };
     if (reply[0] === 'CONFLICT') {
       throw new StateConflictError(checked, {
         expectedVersion: Number(ifVersion),
@@ -120,7 +108,7 @@ export class Store {
       });
     }
     // STALE: the entry carries a newer timestamp than the write.
-    return { version: reply[1], applied: false, updatedAt: Number(reply[2]) };
+    return { version: reply[1], applied: false, updatedAt: reply[2] };
   }
 
   async delete(key: string, options: DeleteOptions): Promise<boolean> {
@@ -156,9 +144,9 @@ export class Store {
       const next = await updater(current as TValue | undefined);
       const json = encodeValue(next, maxValueBytes, 'the updater result');
       this.#ctx.assertOpen();
-      const reply = (await this.#entryScript(SET, checked, [json, version, ttl, '', writer, '1'])) as
-        string | [string, number, string | undefined];
-      if (typeof reply === 'string') return { value: next, version: splitWritten(reply).version };
+      const args = [json, version, ttl, '', writer, '1'];
+      const reply = (await this.#entryScript(SET, checked, args)) as [number | string, number, string | undefined];
+      if (typeof reply[0] === 'number') return { value: next, version: reply[0] };
       if (attempt >= maxAttempts) {
         throw new StateConflictError(checked, { expectedVersion: version, actualVersion: reply[1], attempts: attempt });
       }
@@ -270,11 +258,11 @@ export class Store {
     return removed;
   }
 
-  /** Runs an entry script: KEYS entry, index, expiries; ARGV key, then `args`. */
+  /** Runs an entry script: KEYS entry, index, expiries; ARGV key, its change channel, then `args`. */
   #entryScript(target: LuaScript, key: string, args: Array<string | number>): Promise<unknown> {
     // Called from async methods only (a throwing getConnection() rejects their promise): no extra async frame.
-    args.unshift(key);
     const { keys } = this.#ctx;
+    args.unshift(key, keys.channel(key));
     return runLuaScript(this.#ctx.redis(), target, { keys: [keys.entry(key), keys.index, keys.expiries], args });
   }
 
@@ -284,21 +272,11 @@ export class Store {
     operation: { script: LuaScript; args: Array<string | number> },
   ): Promise<{ version: number; text: string }> {
     const target = operation.script;
-    const ttl = this.#ttl(options.ttlMs);
-    const writer = this.#writer(options.writer);
     const maxBytes = this.#ctx.options.maxValueBytes;
-    let args: Array<string | number>;
-    if (target === INCREMENT) {
-      // ARGV: key, by, field, maxBytes, then ttl and writer only when given.
-      args = ttl === '' && writer === '' ? [...operation.args, maxBytes] : [...operation.args, maxBytes, ttl, writer];
-    } else {
-      args = [ttl, writer, maxBytes, ...operation.args];
-    }
-    const reply = (await this.#entryScript(target, key, args)) as string | [string, number | string];
-    if (typeof reply === 'string') {
-      const written = splitWritten(reply);
-      return { version: written.version, text: written.rest };
-    }
+    const args = [this.#ttl(options.ttlMs), this.#writer(options.writer), maxBytes, ...operation.args];
+    // { version, value JSON } when written, else { 'TYPE_MISMATCH', reason } or { 'TOO_LARGE', bytes }.
+    const reply = (await this.#entryScript(target, key, args)) as [number | string, string | number];
+    if (typeof reply[0] === 'number') return { version: reply[0], text: reply[1] as string };
     if (reply[0] === 'TYPE_MISMATCH') {
       const verb = target === INCREMENT ? 'incr' : 'merge';
       throw new StateError('TYPE_MISMATCH', `cannot ${verb} '${key}': ${String(reply[1])}; nothing was written`, {

@@ -7,67 +7,40 @@ import { luaScript as script } from '@shim/connection/kit';
  */
 export const EXPIRY_GRACE_MS = 60_000;
 
-// Every entry script takes KEYS[1] the entry hash, KEYS[2] the index (key → updatedAt) and
-// KEYS[3] the expiries (key → expiresAt), all under the scope's hash tag, and ARGV[1] the user's key.
-// The change channel is built here from the index key (\`<base>:index\` → \`<base>:changes:<key>\`,
-// as stateKeys lays them out): one argument less per write is measurably cheaper for the client. Times come from Redis'
-// clock (TIME), never from the client. Changes are PUBLISHed inside the script that makes them,
-// so a change is reported exactly when it happens. Hash fields: value (JSON), version,
-// updatedAt, timestamp (last-write-wins order), writer (JSON string, optional), expiresAt (optional).
-const CHANNEL = `string.sub(KEYS[2], 1, -6) .. 'changes:' .. ARGV[1]`;
+// Every entry script takes KEYS[1] the entry hash, KEYS[2] the index (key → a time at or before
+// its last write) and KEYS[3] the expiries (key → expiresAt), all under the scope's hash tag, and
+// ARGV[1] the user's key, ARGV[2] its change channel. Times come from Redis' clock (TIME), never
+// from the client. Changes are PUBLISHed inside the script that makes them, so a change is reported
+// exactly when it happens. Hash fields: value (JSON), version, updatedAt, timestamp (last-write-wins
+// order), writer (JSON string, optional), expiresAt (optional). Every redis.call, tonumber and
+// closure costs Redis CPU on each call, so the scripts read only the fields they need and build the
+// common write (no writer, no TTL) without tables; numbers go to redis.call as strings made once
+// (Redis formats numbers with %.17g).
 
-const PRELUDE = `
-local channel = ${CHANNEL}
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
--- Numbers handed to redis.call are formatted with %.17g, slower than passing strings made once.
-local nowText = string.format('%d', now)
-local function publish(channel, kind, version, value, writer)
-  local message = '{"type":"' .. kind .. '","version":' .. version .. ',"updatedAt":' .. nowText
-  if writer then message = message .. ',"writer":' .. writer end
-  if value then message = message .. ',"value":' .. value end
-  redis.call('PUBLISH', channel, message .. '}')
-end
-local function remove(key)
-  redis.call('DEL', KEYS[1])
-  redis.call('ZREM', KEYS[2], key)
-  redis.call('ZREM', KEYS[3], key)
-end
--- Fields of the live entry (1 value, 2 version, 3 expiresAt, 4 timestamp, 5 writer, 6 updatedAt),
--- or nil when absent. An entry past its expiresAt is absent: it is removed and its expiry reported.
-local function load(key, channel)
-  local e = redis.call('HMGET', KEYS[1], 'value', 'version', 'expiresAt', 'timestamp', 'writer', 'updatedAt')
-  if not e[1] then return nil end
-  if e[3] and tonumber(e[3]) <= now then
-    remove(key)
-    publish(channel, 'expire', tonumber(e[2]) or 0, nil, nil)
-    return nil
-  end
-  return e
-end
-`;
-
-// The writing scripts (SET, INCREMENT, MERGE) are written for speed: every redis.call, tonumber,
-// string.format and closure costs Redis CPU on each write, so they read only the fields they need
-// and build the common write (no writer, no TTL) without tables. CLOCK gives `now` (number) and
-// `nowText` from Redis' TIME.
-const CLOCK = `
+// `key`, `channel`, and `now` (number) and `nowText` from Redis' TIME.
+const HEAD = `
+local key, channel = ARGV[1], ARGV[2]
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local nowText = string.format('%d', now)
 `;
 
+// Removes the entry and PUBLISHes its removal (`kind`) with the version it had (a Lua expression).
+const REMOVE = (kind: 'delete' | 'expire', version: string): string => `
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], key)
+redis.call('ZREM', KEYS[3], key)
+redis.call('PUBLISH', channel, '{"type":"${kind}","version":' .. string.format('%d', ${version}) .. ',"updatedAt":' .. nowText .. '}')
+`;
+
 // Loads the live entry into `old` (1 version, 2 expiresAt, 3 timestamp, 4 writer, then `extra`
 // fields), or nil when absent. An entry past its expiresAt is absent: removed and its expiry reported.
-const LOAD = (extra: string): string => `
+const LOAD = (extra = ''): string => `
 local old = redis.call('HMGET', KEYS[1], 'version', 'expiresAt', 'timestamp', 'writer'${extra})
 if not old[1] then
   old = nil
 elseif old[2] and tonumber(old[2]) <= now then
-  redis.call('DEL', KEYS[1])
-  redis.call('ZREM', KEYS[2], key)
-  redis.call('ZREM', KEYS[3], key)
-  redis.call('PUBLISH', channel, '{"type":"expire","version":' .. string.format('%d', tonumber(old[1]) or 0) .. ',"updatedAt":' .. nowText .. '}')
+  ${REMOVE('expire', 'tonumber(old[1]) or 0')}
   old = nil
 end
 `;
@@ -126,19 +99,15 @@ end
 `;
 
 /**
- * ARGV: key, value JSON, then optionally (absent = '' / '0'): ifVersion ('' = any), ttl
- * ('' = none), timestamp ('' = arrival order), writer JSON (''), keepTtl ('1'/'0'). A plain set
- * sends two arguments. Replies 'version:now' when written (one bulk string: an array reply costs
- * the client about a tenth of a plain write's time), { 'CONFLICT', version, value? } (the
- * current entry, so a retry needs no read) or { 'STALE', version, updatedAt } when the entry
- * carries a newer timestamp than the write.
+ * ARGV: key, channel, value JSON, ifVersion ('' = any), ttl ('' = none), timestamp ('' = arrival
+ * order), writer JSON (''), keepTtl ('1' keeps an existing TTL when no ttl is given). Replies
+ * { version, now } when written, { 'CONFLICT', version, value? } (the current entry, so a retry
+ * needs no read) or { 'STALE', version, updatedAt } when the entry carries a newer timestamp.
  */
-export const SET = script(`
-local key, value = ARGV[1], ARGV[2]
-local channel = ${CHANNEL}
-local ifVersion, ttl, timestamp, writer = ARGV[3] or '', ARGV[4] or '', ARGV[5] or '', ARGV[6] or ''
-local keepTtl = ARGV[7] == '1'
-${CLOCK}${LOAD('')}
+export const SET = script(`${HEAD}
+local value, ifVersion, ttl, timestamp, writer = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local keepTtl = ARGV[8] == '1'
+${LOAD()}
 if ifVersion ~= '' then
   local current = 0
   if old then current = tonumber(old[1]) or 0 end
@@ -151,23 +120,20 @@ if timestamp ~= '' and old and (tonumber(old[3]) or 0) > tonumber(timestamp) the
   return { 'STALE', tonumber(old[1]) or 0, tonumber(redis.call('HGET', KEYS[1], 'updatedAt')) or 0 }
 end
 ${WRITE}
-return versionText .. ':' .. nowText
+return { version, now }
 `);
 
-/** ARGV: key. The live entry { value, version, updatedAt, writer or '', expiresAt or '' }, or nil (an expired one is removed and reported). */
-export const GET = script(`${PRELUDE}
-local e = load(ARGV[1], channel)
-if not e then return false end
-return { e[1], e[2], e[6] or '0', e[5] or '', e[3] or '' }
+/** ARGV: key, channel. The live entry { value, version, updatedAt, writer or '', expiresAt or '' }, or nil (an expired one is removed and reported). */
+export const GET = script(`${HEAD}${LOAD(", 'value', 'updatedAt'")}
+if not old then return false end
+return { old[5], old[1], old[6] or '0', old[4] or '', old[2] or '' }
 `);
 
-/** ARGV: key, timestamp (''). 1 deleted, 0 absent, -1 kept because the entry has a newer timestamp. */
-export const DELETE = script(`${PRELUDE}
-local old = load(ARGV[1], channel)
+/** ARGV: key, channel, timestamp (''). 1 deleted, 0 absent, -1 kept because the entry has a newer timestamp. */
+export const DELETE = script(`${HEAD}${LOAD()}
 if not old then return 0 end
-if ARGV[2] ~= '' and (tonumber(old[4]) or 0) > tonumber(ARGV[2]) then return -1 end
-remove(ARGV[1])
-publish(channel, 'delete', tonumber(old[2]) or 0, nil, nil)
+if ARGV[3] ~= '' and (tonumber(old[3]) or 0) > tonumber(ARGV[3]) then return -1 end
+${REMOVE('delete', 'tonumber(old[1]) or 0')}
 return 1
 `);
 
@@ -237,6 +203,10 @@ local function join(keys, values)
   end
   return '{' .. table.concat(parts, ',') .. '}'
 end
+`;
+
+// `text` (an integer in JSON) plus `by`, as JSON; nil when not an integer or not a safe result.
+const ADD = `
 local function add(text, by)
   if not string.match(text, '^%-?%d+$') then return nil end
   local n = tonumber(text) + by
@@ -246,25 +216,20 @@ end
 `;
 
 /**
- * ARGV: key, by, field (raw JSON key; '' = the value itself is the number), maxBytes,
- * then optionally ttl (''), writer JSON (''). Keeps an existing TTL unless one is given. Replies
- * 'version:new value (JSON)' (one bulk string, as SET) or { 'TYPE_MISMATCH', reason } /
- * { 'TOO_LARGE', bytes } with nothing written.
+ * ARGV: key, channel, ttl (''), writer JSON (''), maxBytes, by, field (raw JSON key; '' = the value
+ * itself is the number). Keeps an existing TTL unless one is given. Replies { version, new value
+ * (JSON) } or { 'TYPE_MISMATCH', reason } / { 'TOO_LARGE', bytes } with nothing written.
  */
-export const INCREMENT = script(`
-local key, by, field = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-local channel = ${CHANNEL}
-local ttl, timestamp, writer, keepTtl = ARGV[5] or '', '', ARGV[6] or '', true
-${CLOCK}${LOAD(", 'value'")}
+export const INCREMENT = script(`${HEAD}
+local ttl, timestamp, writer, keepTtl = ARGV[3], '', ARGV[4], true
+local by, field = tonumber(ARGV[6]), ARGV[7]
+${LOAD(", 'value'")}${ADD}
 local text = nil
 if old then text = old[5] end
 local value
 if field == '' then
-  text = text or '0'
-  if not string.match(text, '^%-?%d+$') then return { 'TYPE_MISMATCH', 'the value is not an integer, or the result is not a safe integer' } end
-  local n = tonumber(text) + by
-  if n > 9007199254740991 or n < -9007199254740991 then return { 'TYPE_MISMATCH', 'the value is not an integer, or the result is not a safe integer' } end
-  value = string.format('%d', n)
+  value = add(text or '0', by)
+  if not value then return { 'TYPE_MISMATCH', 'the value is not an integer, or the result is not a safe integer' } end
 else
   ${MEMBERS}
   local keys, values = members(text or '{}')
@@ -281,28 +246,25 @@ else
   end
   value = join(keys, values)
 end
-if #value > tonumber(ARGV[4]) then return { 'TOO_LARGE', #value } end
+if #value > tonumber(ARGV[5]) then return { 'TOO_LARGE', #value } end
 ${WRITE}
-return versionText .. ':' .. value
+return { version, value }
 `);
 
 /**
- * ARGV: key, ttl (''), writer JSON (''), maxBytes, then raw JSON key, raw JSON value ('' =
- * remove the key), repeated. Keeps an existing TTL unless one is given. Replies like INCREMENT.
+ * ARGV: key, channel, ttl (''), writer JSON (''), maxBytes, then raw JSON key, raw JSON value
+ * ('' = remove the key), repeated. Keeps an existing TTL unless one is given. Replies like INCREMENT.
  */
-export const MERGE = script(`
-local key = ARGV[1]
-local channel = ${CHANNEL}
-local ttl, timestamp, writer, keepTtl = ARGV[2], '', ARGV[3], true
-${CLOCK}${LOAD(", 'value'")}
-${MEMBERS}
+export const MERGE = script(`${HEAD}
+local ttl, timestamp, writer, keepTtl = ARGV[3], '', ARGV[4], true
+${LOAD(", 'value'")}${MEMBERS}
 local text = nil
 if old then text = old[5] end
 local keys, values = members(text or '{}')
 if not keys then return { 'TYPE_MISMATCH', 'the value is not an object' } end
 local position = {}
 for i = 1, #keys do position[keys[i]] = i end
-for a = 5, #ARGV, 2 do
+for a = 6, #ARGV, 2 do
   local p = position[ARGV[a]]
   local v = ARGV[a + 1]
   if v == '' then
@@ -316,9 +278,9 @@ for a = 5, #ARGV, 2 do
   end
 end
 local value = join(keys, values)
-if #value > tonumber(ARGV[4]) then return { 'TOO_LARGE', #value } end
+if #value > tonumber(ARGV[5]) then return { 'TOO_LARGE', #value } end
 ${WRITE}
-return versionText .. ':' .. value
+return { version, value }
 `);
 
 /** KEYS: a sorted set. ARGV: age (ms), limit. Members scored at or before now - age, by Redis' clock. */
@@ -329,30 +291,28 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]), 'LI
 `);
 
 /**
- * ARGV: key, maxIdle ('' = TTL only). Removes the entry if it is past its expiresAt or
+ * ARGV: key, channel, maxIdle ('' = TTL only). Removes the entry if it is past its expiresAt or
  * (with maxIdle) not updated for that long, rechecked here so a write that got in first keeps it;
  * reports `expire`. Forgets index members whose hash is gone. 1 removed, 0 kept.
  */
-export const EXPIRE = script(`${PRELUDE}
+export const EXPIRE = script(`${HEAD}
+local maxIdle = ARGV[3]
 local e = redis.call('HMGET', KEYS[1], 'version', 'expiresAt', 'updatedAt')
 if not e[1] then
   -- Gone already (dropped by Redis after the grace period, or deleted by hand): report it once.
-  if redis.call('ZREM', KEYS[2], ARGV[1]) + redis.call('ZREM', KEYS[3], ARGV[1]) > 0 then
-    publish(channel, 'expire', 0, nil, nil)
+  if redis.call('ZREM', KEYS[2], key) + redis.call('ZREM', KEYS[3], key) > 0 then
+    redis.call('PUBLISH', channel, '{"type":"expire","version":0,"updatedAt":' .. nowText .. '}')
     return 1
   end
   return 0
 end
-local expired = e[2] and tonumber(e[2]) <= now
-local idle = ARGV[2] ~= '' and (tonumber(e[3]) or 0) <= now - tonumber(ARGV[2])
-if expired or idle then
-  remove(ARGV[1])
-  publish(channel, 'expire', tonumber(e[1]) or 0, nil, nil)
+if (e[2] and tonumber(e[2]) <= now) or (maxIdle ~= '' and (tonumber(e[3]) or 0) <= now - tonumber(maxIdle)) then
+  ${REMOVE('expire', 'tonumber(e[1]) or 0')}
   return 1
 end
-if not e[2] then redis.call('ZREM', KEYS[3], ARGV[1]) end
+if not e[2] then redis.call('ZREM', KEYS[3], key) end
 -- Written since it was indexed: index it at its last write, so it is not due again before then.
-if ARGV[2] ~= '' then redis.call('ZADD', KEYS[2], tonumber(e[3]) or now, ARGV[1]) end
+if maxIdle ~= '' then redis.call('ZADD', KEYS[2], tonumber(e[3]) or now, key) end
 return 0
 `);
 
