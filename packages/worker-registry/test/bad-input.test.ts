@@ -1,0 +1,423 @@
+// Every bad input the README lists (and the obvious ones), on every public method that takes it:
+// refused with the documented code, a message naming what is at fault, and nothing written to
+// Redis. Each case runs on a fresh namespace with a registry that made no valid call.
+import { describe, expect, it } from 'vitest';
+import { RedisConnectionManager, type ConnectionErrorCode } from '@shim/connection';
+import { countNamespaceKeys } from '@shim/testing';
+import { closeAfter, onCleanup, rejectionOf, sharedRedisUrl } from '@shim/testing/scope';
+import {
+  isWorkerRegistryError,
+  WorkerRegistry,
+  type WorkerRegistryErrorCode,
+  type WorkerRegistryOptions,
+} from '../src/index.js';
+import { createManager, createRegistry } from './helpers.js';
+
+class Context {
+  readonly manager: RedisConnectionManager;
+  #default: WorkerRegistry | undefined;
+  #spare: RedisConnectionManager | undefined;
+
+  constructor(manager: RedisConnectionManager) {
+    this.manager = manager;
+  }
+
+  /** The case's registry (TTL 5 s), or a new one with `options`. */
+  registry(options?: WorkerRegistryOptions): WorkerRegistry {
+    if (options !== undefined) return closeAfter(new WorkerRegistry(this.manager, options));
+    this.#default ??= closeAfter(new WorkerRegistry(this.manager, { heartbeatTtlMs: 5_000 }));
+    return this.#default;
+  }
+
+  /** A second manager on the same namespace (anything it wrote would be counted), not connected. */
+  spare(): RedisConnectionManager {
+    if (this.#spare === undefined) {
+      const spare = new RedisConnectionManager({ url: sharedRedisUrl(), namespace: this.manager.namespace });
+      onCleanup(() => spare.disconnect());
+      this.#spare = spare;
+    }
+    return this.#spare;
+  }
+}
+
+interface Case {
+  /** The call, as a reader would write it. */
+  call: string;
+  run: (ctx: Context) => unknown;
+  code: WorkerRegistryErrorCode | ConnectionErrorCode;
+  /** What the message must name (or, as a string starting with '=', be exactly). */
+  mentions?: string | RegExp;
+  /** More properties the error must have. */
+  props?: Record<string, unknown>;
+  /** Puts the objects in the state the case needs, writing nothing. */
+  before?: (ctx: Context) => Promise<unknown>;
+  /** A constructor or synchronous method: a synchronous throw is expected, not a rejection. */
+  sync?: boolean;
+}
+
+class Point {
+  readonly x = 1;
+}
+
+function cycle(): Record<string, unknown> {
+  const object: Record<string, unknown> = { a: 1 };
+  object['self'] = object;
+  return object;
+}
+
+const BAD_IDS: ReadonlyArray<[label: string, value: unknown]> = [
+  ['""', ''],
+  ['42', 42],
+  ['undefined', undefined],
+  ['a newline', 'a\nb'],
+  ['a tab', 'a\tb'],
+  ['NUL', 'a\u0000b'],
+  ['a C1 control', 'a\u0085b'],
+];
+
+/** Metadata values JSON would not keep exactly. */
+const UNFAITHFUL: ReadonlyArray<[label: string, value: () => unknown]> = [
+  ['a BigInt', () => 10n],
+  ['a cycle', cycle],
+  ['a function', () => () => 1],
+  ['a symbol', () => Symbol('s')],
+  ['NaN', () => Number.NaN],
+  ['Infinity', () => Number.POSITIVE_INFINITY],
+  ['a Date', () => new Date(0)],
+  ['a Map', () => new Map([[1, 2]])],
+  ['a Set', () => new Set([1])],
+  ['a class instance', () => new Point()],
+  ['{ a: undefined }', () => ({ a: undefined })],
+  ['[1, undefined]', () => [1, undefined]],
+  ['a symbol key', () => ({ [Symbol('k')]: 1 })],
+];
+
+const idCases = (method: string, run: (registry: WorkerRegistry, id: unknown) => unknown, sync = false): Case[] =>
+  BAD_IDS.map(([label, id]) => ({
+    call: `${method}(<id: ${label}>)`,
+    run: (ctx) => run(ctx.registry(), id),
+    code: 'INVALID_WORKER_ID',
+    mentions: 'worker id',
+    sync,
+  }));
+
+const CASES: Case[] = [
+  // constructor
+  {
+    call: 'new WorkerRegistry(null)',
+    run: () => new WorkerRegistry(null as never),
+    code: 'INVALID_OPTION',
+    mentions: '=connection must be a RedisConnectionManager',
+    sync: true,
+  },
+  {
+    call: 'new WorkerRegistry({})',
+    run: () => new WorkerRegistry({} as never),
+    code: 'INVALID_OPTION',
+    mentions: 'RedisConnectionManager',
+    sync: true,
+  },
+  {
+    call: 'new WorkerRegistry(manager, null)',
+    run: (ctx) => new WorkerRegistry(ctx.manager, null as never),
+    code: 'INVALID_OPTION',
+    mentions: '=options must be an object, got null',
+    sync: true,
+  },
+  ...(
+    [
+      [{ heartbeatTtlMs: 0 }, 'heartbeatTtlMs'],
+      [{ heartbeatTtlMs: -1 }, 'heartbeatTtlMs'],
+      [{ heartbeatTtlMs: Number.NaN }, 'heartbeatTtlMs'],
+      [{ heartbeatTtlMs: 1.5 }, 'heartbeatTtlMs'],
+      [{ heartbeatTtlMs: Number.POSITIVE_INFINITY }, 'heartbeatTtlMs'],
+      [{ heartbeatTtlMs: 2 ** 31 }, 'heartbeatTtlMs'],
+      [{ heartbeatTtlMs: '15000' }, 'heartbeatTtlMs'],
+      [{ cleanupIntervalMs: 0 }, 'cleanupIntervalMs'],
+      [{ cleanupIntervalMs: Number.NaN }, 'cleanupIntervalMs'],
+      [{ maxMetadataBytes: 0 }, 'maxMetadataBytes'],
+      [{ maxMetadataBytes: -1 }, 'maxMetadataBytes'],
+    ] as Array<[unknown, string]>
+  ).map(([options, option]): Case => ({
+    call: `new WorkerRegistry(manager, ${JSON.stringify(options)})`,
+    run: (ctx) => new WorkerRegistry(ctx.manager, options as never),
+    code: 'INVALID_OPTION',
+    mentions: `invalid option '${option}'`,
+    sync: true,
+  })),
+  // registerWorker
+  ...idCases('registerWorker', (registry, id) => registry.registerWorker(id as never, {})),
+  ...(
+    [
+      ['257 characters', 'w'.repeat(257), /longer than 256/],
+      ['a lone high surrogate', 'w\uD800', /lone surrogate/],
+      ['a lone low surrogate', 'lone\udc00', /lone surrogate/],
+      ['a bell', 'bell\u0007', /control characters/],
+    ] as Array<[string, string, RegExp]>
+  ).map(([label, id, message]): Case => ({
+    call: `registerWorker(<id: ${label}>)`,
+    run: (ctx) => ctx.registry().registerWorker(id, {}),
+    code: 'INVALID_WORKER_ID',
+    mentions: message,
+  })),
+  ...(
+    [
+      ['null', null, 'got null'],
+      ['[]', [], 'got array'],
+      ["'caps'", 'caps', 'got string'],
+      ['42', 42, 'got number'],
+      ['a Map', new Map(), 'metadata is a Map'],
+      ['a Date', new Date(0), 'metadata is a Date'],
+      ['a class instance', new Point(), 'metadata is a Point'],
+    ] as Array<[string, unknown, string]>
+  ).map(([label, metadata, message]): Case => ({
+    call: `registerWorker('w1', <metadata: ${label}>)`,
+    run: (ctx) => ctx.registry().registerWorker('w1', metadata as never),
+    code: 'INVALID_METADATA',
+    mentions: message,
+  })),
+  ...UNFAITHFUL.map(([label, value]): Case => ({
+    call: `registerWorker('w1', { v: <${label}> })`,
+    run: (ctx) => ctx.registry().registerWorker('w1', { v: value() }),
+    code: 'INVALID_METADATA',
+    mentions: 'metadata.v',
+  })),
+  {
+    call: "registerWorker('w1', { [Symbol()]: 1 })",
+    run: (ctx) => ctx.registry().registerWorker('w1', { [Symbol('k')]: 1 }),
+    code: 'INVALID_METADATA',
+    mentions: /metadata has symbol keys/,
+  },
+  {
+    call: "registerWorker('w1', <metadata over 65536 bytes>)",
+    run: (ctx) => ctx.registry().registerWorker('w1', { s: 'x'.repeat(65_536) }),
+    code: 'INVALID_METADATA',
+    mentions: /metadata is 65544 bytes as JSON, over the limit of 65536 \(option maxMetadataBytes\)/,
+  },
+  {
+    call: "registerWorker('w1', { s: 200 bytes }) with { maxMetadataBytes: 100 }",
+    run: (ctx) => ctx.registry({ maxMetadataBytes: 100 }).registerWorker('w1', { s: 'x'.repeat(200) }),
+    code: 'INVALID_METADATA',
+    mentions: /metadata.*over the limit of 100/,
+  },
+  {
+    call: "registerWorker('w1', {}, null)",
+    run: (ctx) => ctx.registry().registerWorker('w1', {}, null as never),
+    code: 'INVALID_OPTION',
+    mentions: '=options must be an object, got null',
+  },
+  // heartbeat
+  ...idCases('heartbeat', (registry, id) => registry.heartbeat(id as never)),
+  ...(['offline', 'running', '', 42] as unknown[]).map((status): Case => ({
+    call: `heartbeat('w1', { status: ${JSON.stringify(status)} })`,
+    run: (ctx) => ctx.registry().heartbeat('w1', { status: status as never }),
+    code: 'INVALID_STATUS',
+    mentions: "heartbeat status must be 'idle' or 'busy'",
+  })),
+  ...(['a', [1]] as unknown[]).map((keys): Case => ({
+    call: `heartbeat('w1', { removeMetadataKeys: ${JSON.stringify(keys)} })`,
+    run: (ctx) => ctx.registry().heartbeat('w1', { removeMetadataKeys: keys as never }),
+    code: 'INVALID_METADATA',
+    mentions: 'removeMetadataKeys',
+  })),
+  {
+    call: "heartbeat('ghost') (never registered)",
+    run: (ctx) => ctx.registry().heartbeat('ghost'),
+    code: 'NOT_REGISTERED',
+    mentions: /worker 'ghost' is not registered by this registry/,
+    props: { workerId: 'ghost' },
+  },
+  ...(
+    [
+      [null, 'null'],
+      [5, 'number'],
+    ] as Array<[unknown, string]>
+  ).map(([options, type]): Case => ({
+    call: `heartbeat('w1', ${String(options)})`,
+    run: (ctx) => ctx.registry().heartbeat('w1', options as never),
+    code: 'INVALID_OPTION',
+    mentions: `=options must be an object, got ${type}`,
+  })),
+  // setStatus
+  ...idCases('setStatus', (registry, id) => registry.setStatus(id as never, 'busy')),
+  ...(['running', '', null, 42, 'BUSY'] as unknown[]).map((status): Case => ({
+    call: `setStatus('w1', ${JSON.stringify(status)})`,
+    run: (ctx) => ctx.registry().setStatus('w1', status as never),
+    code: 'INVALID_STATUS',
+    mentions: "status must be 'idle', 'busy' or 'offline'",
+  })),
+  {
+    call: "setStatus('ghost', 'busy') (never registered)",
+    run: (ctx) => ctx.registry().setStatus('ghost', 'busy'),
+    code: 'NOT_REGISTERED',
+    mentions: /worker 'ghost' is not registered/,
+    props: { workerId: 'ghost' },
+  },
+  // get, unregister, listActive
+  ...idCases('get', (registry, id) => registry.get(id as never)),
+  ...idCases('unregister', (registry, id) => registry.unregister(id as never)),
+  ...(['zombie', 42] as unknown[]).map((status): Case => ({
+    call: `listActive({ status: ${JSON.stringify(status)} })`,
+    run: (ctx) => ctx.registry().listActive({ status: status as never }),
+    code: 'INVALID_STATUS',
+    mentions: "status filter must be 'idle', 'busy' or 'offline'",
+  })),
+  {
+    call: 'listActive(null)',
+    run: (ctx) => ctx.registry().listActive(null as never),
+    code: 'INVALID_OPTION',
+    mentions: '=filter must be an object, got null',
+  },
+  // startHeartbeat
+  ...idCases('startHeartbeat', (registry, id) => registry.startHeartbeat(id as never, { intervalMs: 1_000 }), true),
+  ...(
+    [
+      { intervalMs: 0 },
+      { intervalMs: -1 },
+      { intervalMs: Number.NaN },
+      { intervalMs: 1.5 },
+      { intervalMs: '1000' },
+      {},
+    ] as unknown[]
+  ).map((options): Case => ({
+    call: `startHeartbeat('w1', ${JSON.stringify(options)})`,
+    run: (ctx) => ctx.registry().startHeartbeat('w1', options as never),
+    code: 'INVALID_OPTION',
+    mentions: "invalid option 'intervalMs'",
+    sync: true,
+  })),
+  {
+    call: "startHeartbeat('w1', { intervalMs: 5000 }) (= heartbeatTtlMs)",
+    run: (ctx) => ctx.registry().startHeartbeat('w1', { intervalMs: 5_000 }),
+    code: 'INVALID_OPTION',
+    mentions: /'intervalMs': 5000 ms is not below heartbeatTtlMs \(5000 ms\)/,
+    sync: true,
+  },
+  ...(
+    [
+      [undefined, 'undefined'],
+      [null, 'null'],
+    ] as Array<[unknown, string]>
+  ).map(([options, type]): Case => ({
+    call: `startHeartbeat('w1', ${type})`,
+    run: (ctx) => ctx.registry().startHeartbeat('w1', options as never),
+    code: 'INVALID_OPTION',
+    mentions: `=options { intervalMs } must be an object, got ${type}`,
+    sync: true,
+  })),
+  {
+    call: "startHeartbeat('ghost', { intervalMs: 1000 }) (never registered)",
+    run: (ctx) => ctx.registry().startHeartbeat('ghost', { intervalMs: 1_000 }),
+    code: 'NOT_REGISTERED',
+    mentions: /worker 'ghost' is not registered by this registry/,
+    sync: true,
+  },
+  // subscribe
+  ...([null, 'handler', undefined] as unknown[]).map((handler): Case => ({
+    call: `subscribe(${String(handler)})`,
+    run: (ctx) => ctx.registry().subscribe(handler as never),
+    code: 'INVALID_OPTION',
+    mentions: '=handler must be a function',
+  })),
+  // after close()
+  ...(
+    [
+      ["registerWorker('w1', {})", (registry) => registry.registerWorker('w1', {})],
+      ["heartbeat('w1')", (registry) => registry.heartbeat('w1')],
+      ["setStatus('w1', 'busy')", (registry) => registry.setStatus('w1', 'busy')],
+      ["get('w1')", (registry) => registry.get('w1')],
+      ['listActive()', (registry) => registry.listActive()],
+      ['detectStale()', (registry) => registry.detectStale()],
+      ["unregister('w1')", (registry) => registry.unregister('w1')],
+      ['subscribe(handler)', (registry) => registry.subscribe(() => {})],
+      [
+        "startHeartbeat('w1', { intervalMs: 1000 })",
+        (registry) => registry.startHeartbeat('w1', { intervalMs: 1_000 }),
+        true,
+      ],
+    ] as Array<[string, (registry: WorkerRegistry) => unknown, boolean?]>
+  ).map(([label, call, sync]): Case => ({
+    call: `${label} after close()`,
+    before: (ctx) => ctx.registry().close(),
+    run: (ctx) => call(ctx.registry()),
+    code: 'REGISTRY_CLOSED',
+    mentions: '=the worker registry was closed',
+    sync: sync === true,
+  })),
+  // the connection's errors reach the caller unchanged
+  {
+    call: "registerWorker('w1', {}) on a manager not connected",
+    run: (ctx) => closeAfter(new WorkerRegistry(ctx.spare())).registerWorker('w1', {}),
+    code: 'NOT_CONNECTED',
+  },
+  {
+    call: "get('w1') on a disconnected manager",
+    before: async (ctx) => {
+      await ctx.spare().connect();
+      await ctx.spare().disconnect();
+    },
+    run: (ctx) => closeAfter(new WorkerRegistry(ctx.spare())).get('w1'),
+    code: 'MANAGER_CLOSED',
+  },
+  {
+    call: 'subscribe(handler) on a manager not connected',
+    run: (ctx) => closeAfter(new WorkerRegistry(ctx.spare())).subscribe(() => {}),
+    code: 'NOT_CONNECTED',
+  },
+];
+
+function thrownBy(run: () => unknown): Error {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof Error) return error;
+    throw new Error(`threw a non-Error: ${String(error)}`);
+  }
+  throw new Error('expected a synchronous throw, but the call returned');
+}
+
+describe('bad input is refused with a clear error, and nothing is written', () => {
+  it.each(CASES.map((c) => [`${c.call} → ${c.code}`, c] as const))('%s', async (_name, c) => {
+    const manager = await createManager();
+    const ctx = new Context(manager);
+    await c.before?.(ctx);
+    // A Promise-returning method refuses by rejecting: a synchronous throw fails the test here.
+    const error = c.sync === true ? thrownBy(() => c.run(ctx)) : await rejectionOf(c.run(ctx) as Promise<unknown>);
+    expect(error).toMatchObject({ code: c.code });
+    if (!['NOT_CONNECTED', 'MANAGER_CLOSED'].includes(c.code)) {
+      expect(isWorkerRegistryError(error, c.code as WorkerRegistryErrorCode)).toBe(true);
+    }
+    expect(error.message.trim()).not.toBe('');
+    if (typeof c.mentions === 'string' && c.mentions.startsWith('=')) expect(error.message).toBe(c.mentions.slice(1));
+    else if (typeof c.mentions === 'string') expect(error.message).toContain(c.mentions);
+    else if (c.mentions !== undefined) expect(error.message).toMatch(c.mentions);
+    if (c.props !== undefined) expect(error).toMatchObject(c.props);
+    expect(await countNamespaceKeys(manager.getConnection(), manager.namespace)).toBe(0);
+  });
+
+  it('a bad metadata patch changes nothing, and the registry goes on working', async () => {
+    const registry = await createRegistry({ heartbeatTtlMs: 5_000 });
+    await registry.registerWorker('w1', { capabilities: ['ts'] });
+    await expect(registry.heartbeat('w1', { metadata: { bad: () => 1 } })).rejects.toMatchObject({
+      code: 'INVALID_METADATA',
+      message: expect.stringContaining('metadata patch.bad is a function') as unknown,
+    });
+    await expect(registry.heartbeat('w1', { metadata: { s: 'x'.repeat(70_000) } })).rejects.toMatchObject({
+      code: 'INVALID_METADATA',
+    });
+    await registry.heartbeat('w1', { status: 'busy' });
+    expect(await registry.get('w1')).toMatchObject({ id: 'w1', status: 'busy', metadata: { capabilities: ['ts'] } });
+    await registry.unregister('w1');
+    expect(await registry.listActive()).toEqual([]);
+  });
+
+  it('a metadata patch that makes the merged metadata too large is refused, naming the limit', async () => {
+    const registry = await createRegistry({ maxMetadataBytes: 100 });
+    await registry.registerWorker('w1', { a: 'x'.repeat(50) });
+    await expect(registry.heartbeat('w1', { metadata: { b: 'y'.repeat(50) } })).rejects.toMatchObject({
+      code: 'INVALID_METADATA',
+      message: expect.stringMatching(/^metadata is \d+ bytes as JSON, over the limit of 100/) as unknown,
+    });
+    expect((await registry.get('w1'))?.metadata).toEqual({ a: 'x'.repeat(50) });
+  });
+});
