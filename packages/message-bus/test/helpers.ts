@@ -1,25 +1,14 @@
-import { afterEach, inject } from 'vitest';
 import { RedisConnectionManager, type RedisConfig } from '@shim/connection';
-import { deleteNamespace, RedisServer, uniqueNamespace, type RedisServerOptions } from '@shim/testing';
+import { waitFor } from '@shim/testing';
+import { closeAfter, managedManager } from '@shim/testing/scope';
 import { MessageBusWrapper, type MessageBusOptions } from '../src/index.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-
-afterEach(async () => {
-  // Last created, first closed: buses before their managers, managers before their servers.
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-/** A connected manager on the shared Redis under a fresh namespace; its keys are deleted after the test. */
-export async function createManager(config: RedisConfig = {}): Promise<RedisConnectionManager> {
-  const namespace = config.namespace ?? uniqueNamespace();
-  const manager = new RedisConnectionManager({ url: inject('redisUrl'), ...config, namespace });
-  cleanups.push(async () => {
-    if (manager.state === 'connected') await deleteNamespace(manager.getConnection(), namespace);
-    await manager.disconnect();
-  });
-  await manager.connect();
-  return manager;
+/** A connected manager on the shared Redis under a fresh namespace (or `config`'s); its keys are deleted after the test. */
+export function createManager(
+  config: RedisConfig = {},
+  options: { connect?: boolean } = {},
+): Promise<RedisConnectionManager> {
+  return managedManager((base) => new RedisConnectionManager({ ...base, ...config }), options);
 }
 
 /** A bus on `manager` (or a new one), closed after the test. */
@@ -27,27 +16,26 @@ export async function createBus(
   options: MessageBusOptions = {},
   manager?: RedisConnectionManager,
 ): Promise<MessageBusWrapper> {
-  const bus = new MessageBusWrapper(manager ?? (await createManager()), options);
-  cleanups.push(() => bus.close());
-  return bus;
+  return closeAfter(new MessageBusWrapper(manager ?? (await createManager()), options));
 }
 
-/** A private redis-server the test may hurt, closed after the test. */
-export async function privateServer(options: RedisServerOptions = {}): Promise<RedisServer> {
-  const server = await RedisServer.start(options);
-  cleanups.push(() => server.close());
-  return server;
+/** The Redis channel of the bus channel `channel` on `manager`. */
+export function redisChannel(manager: RedisConnectionManager, channel: string): string {
+  return `${manager.namespace}:bus:ch:${channel}`;
 }
 
-/** Subscribers on a Redis channel right now (PUBSUB NUMSUB). */
-export async function numsub(manager: RedisConnectionManager, redisChannel: string): Promise<number> {
-  const reply = (await manager.getConnection().call('PUBSUB', 'NUMSUB', redisChannel)) as [string, number];
-  return Number(reply[1]);
+/**
+ * Waits until the inbox of `recipient` holds nothing: every message acknowledged (and deleted) and
+ * none pending. From then on nothing can be delivered again, however long one waits.
+ */
+export async function inboxDrained(manager: RedisConnectionManager, recipient: string): Promise<void> {
+  const stream = `${manager.namespace}:bus:inbox:{${recipient}}`;
+  const redis = manager.getConnection();
+  await waitFor(
+    async () => {
+      const [length, [pending]] = await Promise.all([redis.xlen(stream), redis.xpending(stream, 'shim-inbox')]);
+      return length === 0 && pending === 0;
+    },
+    { description: `inbox ${recipient} drained` },
+  );
 }
-
-/** Pattern subscriptions on the server right now (PUBSUB NUMPAT). */
-export async function numpat(manager: RedisConnectionManager): Promise<number> {
-  return Number(await manager.getConnection().call('PUBSUB', 'NUMPAT'));
-}
-
-export { collect } from '@shim/testing';

@@ -1,16 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { RedisConnectionManager } from '@shim/connection';
-import { waitFor } from '@shim/testing';
+import { collect, waitFor } from '@shim/testing';
 import {
   MessageBusWrapper,
   type DeadLetterEvent,
   type InboxMessageMeta,
   type InvalidMessageEvent,
 } from '../src/index.js';
-import { collect, createBus, createManager, privateServer } from './helpers.js';
+import { privateServer } from '@shim/testing/scope';
+import { createBus, createManager, inboxDrained } from './helpers.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** A handler's own work that must outlast `redeliverAfterMs` (the case under test), not a wait for a condition. */
+const work = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('durable inbox', () => {
   it('delivers in order, acknowledges on return and removes what was acknowledged', async () => {
@@ -51,10 +52,10 @@ describe('durable inbox', () => {
     const got = collect<number>(1_000, 30_000);
     const stop = await inbox.consume((message) => got.push(message as number));
     expect(await got.done).toEqual(Array.from({ length: 1_000 }, (_, n) => n));
-    // Well past redeliverAfterMs: nothing acknowledged comes back.
-    await sleep(800);
-    expect(got.values).toHaveLength(1_000);
+    // Everything acknowledged and nothing pending: nothing can come back, however long one waits.
+    await inboxDrained(manager, 'sleeper');
     await stop();
+    expect(got.values).toHaveLength(1_000);
   });
 
   it('wakes a listening recipient at once', async () => {
@@ -103,14 +104,14 @@ describe('durable inbox', () => {
       running += 1;
       if (running > 1) overlapped = true;
       calls.push(name);
-      await sleep(900);
+      await work(900);
       running -= 1;
     };
     const stopA = await busA.inbox('shared', { redeliverAfterMs: 150 }).consume(handler('A'));
     await waitFor(() => calls.length === 1);
     const stopB = await busB.inbox('shared', { redeliverAfterMs: 150 }).consume(handler('B'));
     await waitFor(() => running === 0, { timeoutMs: 5_000 });
-    await sleep(400);
+    await inboxDrained(manager, 'shared');
     await Promise.all([stopA(), stopB()]);
     expect(overlapped).toBe(false);
     expect(calls).toHaveLength(1);
@@ -216,17 +217,25 @@ describe('durable inbox', () => {
     const bus = await createBus();
     const inbox = bus.inbox('stopper');
     let finished = false;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
     await bus.send('stopper', 1);
     const started = collect<true>(1);
     const stop = await inbox.consume(async () => {
       started.push(true);
-      await sleep(200);
+      await gate;
       finished = true;
     });
     await expect(inbox.consume(() => {})).rejects.toThrow(/already being consumed/);
     await started.done;
     const stopping = stop();
     expect(stop()).toBe(stopping);
+    let stopped = false;
+    void stopping.then(() => (stopped = true));
+    // stop() waits for the handler: it cannot have resolved while the handler is held at the gate.
+    await inbox.peek();
+    expect(stopped).toBe(false);
+    release();
     await stopping;
     expect(finished).toBe(true);
     expect(await inbox.peek()).toEqual([]);
@@ -249,29 +258,23 @@ describe('durable inbox', () => {
 
   it('keeps consuming after Redis restarts, even when the stream and its group were lost', async () => {
     const server = await privateServer();
-    const manager = new RedisConnectionManager({ url: server.url, reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
-    await manager.connect();
-    const bus = new MessageBusWrapper(manager);
-    try {
-      const got: unknown[] = [];
-      const stop = await bus.inbox('survivor', { redeliverAfterMs: 500 }).consume((message) => void got.push(message));
-      await bus.send('survivor', 'before');
-      await waitFor(() => got.length === 1);
-      await server.kill();
-      await server.start();
-      await waitFor(() => manager.isHealthy(), { description: 'healthy' });
-      await waitFor(
-        async () => {
-          await bus.send('survivor', 'after').catch(() => undefined);
-          return got.includes('after');
-        },
-        { timeoutMs: 15_000, intervalMs: 500, description: 'delivery after restart' },
-      );
-      await stop();
-    } finally {
-      await bus.close();
-      await manager.disconnect();
-    }
+    const manager = await createManager({ url: server.url, reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
+    const bus = await createBus({}, manager);
+    const got: unknown[] = [];
+    const stop = await bus.inbox('survivor', { redeliverAfterMs: 500 }).consume((message) => void got.push(message));
+    await bus.send('survivor', 'before');
+    await waitFor(() => got.length === 1);
+    await server.kill();
+    await server.start();
+    await waitFor(() => manager.isHealthy(), { description: 'healthy' });
+    await waitFor(
+      async () => {
+        await bus.send('survivor', 'after').catch(() => undefined);
+        return got.includes('after');
+      },
+      { timeoutMs: 15_000, intervalMs: 500, description: 'delivery after restart' },
+    );
+    await stop();
   });
 });
 

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { RedisConnectionManager } from '@shim/connection';
-import { waitFor } from '@shim/testing';
-import { MessageBusWrapper, type GapEvent, type MessageMeta } from '../src/index.js';
-import { collect, createBus, createManager, numsub, privateServer } from './helpers.js';
+import { collect, waitFor } from '@shim/testing';
+import { numsub, onCleanup, privateServer } from '@shim/testing/scope';
+import type { GapEvent, MessageMeta } from '../src/index.js';
+import { createBus, createManager, redisChannel } from './helpers.js';
 
 describe('order and gaps', () => {
   it('delivers 10,000 messages from one publisher in publish order, with no gap', async () => {
@@ -41,109 +41,89 @@ describe('order and gaps', () => {
 
   it('reports a gap with the number missed when the subscriber was cut off and came back', async () => {
     const server = await privateServer();
-    const publisherManager = new RedisConnectionManager({ url: server.url });
-    const subscriberManager = new RedisConnectionManager({
+    const publisherManager = await createManager({ url: server.url });
+    const reconnect = { initialDelayMs: 300, maxDelayMs: 300, jitter: 0 };
+    const subscriberManager = await createManager({
       url: server.url,
-      reconnect: { initialDelayMs: 300, maxDelayMs: 300, jitter: 0 },
+      namespace: publisherManager.namespace,
+      reconnect,
     });
-    await publisherManager.connect();
-    await subscriberManager.connect();
-    const publisher = new MessageBusWrapper(publisherManager, { sender: 'supervisor' });
-    const subscriber = new MessageBusWrapper(subscriberManager);
-    try {
-      const gaps = collect<GapEvent>(1);
-      subscriber.on('gap', (gap) => gaps.push(gap));
-      const got: number[] = [];
-      await subscriber.subscribe('work', (message) => void got.push(message as number));
-      await publisher.publish('work', 1);
-      await waitFor(() => got.length === 1);
-      await publisherManager.getConnection().call('CLIENT', 'KILL', 'TYPE', 'pubsub');
-      for (const n of [2, 3, 4, 5, 6]) await publisher.publish('work', n);
-      await waitFor(async () => (await numsub(publisherManager, `${publisherManager.namespace}:bus:ch:work`)) === 1, {
-        description: 'resubscribed after the cut',
-      });
-      await publisher.publish('work', 7);
-      expect(await gaps.done).toEqual([{ channel: 'work', sender: 'supervisor', missed: 5 }]);
-      expect(got).toEqual([1, 7]);
-      expect(subscriber.stats).toMatchObject({ gaps: 1, missed: 5 });
-    } finally {
-      await publisher.close();
-      await subscriber.close();
-      await publisherManager.disconnect();
-      await subscriberManager.disconnect();
-    }
+    const publisher = await createBus({ sender: 'supervisor' }, publisherManager);
+    const subscriber = await createBus({}, subscriberManager);
+    const gaps = collect<GapEvent>(1);
+    subscriber.on('gap', (gap) => gaps.push(gap));
+    const got: number[] = [];
+    await subscriber.subscribe('work', (message) => void got.push(message as number));
+    await publisher.publish('work', 1);
+    await waitFor(() => got.length === 1);
+    await publisherManager.getConnection().call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+    for (const n of [2, 3, 4, 5, 6]) await publisher.publish('work', n);
+    const channel = redisChannel(publisherManager, 'work');
+    await waitFor(async () => (await numsub(publisherManager.getConnection(), channel)) === 1, {
+      description: 'resubscribed after the cut',
+    });
+    await publisher.publish('work', 7);
+    expect(await gaps.done).toEqual([{ channel: 'work', sender: 'supervisor', missed: 5 }]);
+    expect(got).toEqual([1, 7]);
+    expect(subscriber.stats).toMatchObject({ gaps: 1, missed: 5 });
   });
 
   it('reports a gap after Redis cut off a slow consumer (client-output-buffer-limit pubsub)', async () => {
     const server = await privateServer({ args: ['--client-output-buffer-limit', 'pubsub 64kb 0 0'] });
-    const manager = new RedisConnectionManager({ url: server.url, reconnect: { initialDelayMs: 50, maxDelayMs: 100 } });
-    await manager.connect();
-    const bus = new MessageBusWrapper(manager);
+    const manager = await createManager({ url: server.url, reconnect: { initialDelayMs: 50, maxDelayMs: 100 } });
+    const bus = await createBus({}, manager);
     const gaps: GapEvent[] = [];
     bus.on('gap', (gap) => gaps.push(gap));
     let received = 0;
-    try {
-      await bus.subscribe('firehose', () => {
-        received += 1;
-      });
-      const channel = `${manager.namespace}:bus:ch:firehose`;
-      // A publisher in another process keeps sending 1 KiB messages for 3 s while this process stops reading.
-      const script = `
-        const { Redis } = require('ioredis');
-        const redis = new Redis(${JSON.stringify(server.url)});
-        const body = 'x'.repeat(1024);
-        let seq = 0;
-        const end = Date.now() + 3000;
-        (async () => {
-          while (Date.now() < end) {
-            const batch = redis.pipeline();
-            for (let i = 0; i < 20; i++) { seq++; batch.publish(${JSON.stringify(channel)}, JSON.stringify({ v: 1, id: 'hose:' + seq, ts: Date.now(), src: 'hose', seq, s: 'firehose', p: body })); }
-            await batch.exec();
-            await new Promise((r) => setTimeout(r, 2));
-          }
-          redis.disconnect();
-        })();`;
-      const child = spawn(process.execPath, ['-e', script], { cwd: process.cwd(), stdio: 'inherit' });
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      await waitFor(() => received > 0, { description: 'first messages' });
-      // Block this process (the subscriber stops reading) long enough for Redis to drop it.
-      const until = Date.now() + 1_000;
-      while (Date.now() < until) {
-        // busy wait on purpose
-      }
-      await exited;
-      await waitFor(() => gaps.length > 0, { description: 'a gap event', timeoutMs: 10_000 });
-      expect(gaps[0]).toMatchObject({ channel: 'firehose', sender: 'firehose' });
-      expect(gaps[0]?.missed).toBeGreaterThan(0);
-    } finally {
-      await bus.close();
-      await manager.disconnect();
+    await bus.subscribe('firehose', () => {
+      received += 1;
+    });
+    const channel = redisChannel(manager, 'firehose');
+    // A publisher in another process sends 1 KiB messages until it is killed, while this process stops reading.
+    const script = `
+      const { Redis } = require('ioredis');
+      const redis = new Redis(${JSON.stringify(server.url)});
+      const body = 'x'.repeat(1024);
+      let seq = 0;
+      (async () => {
+        for (;;) {
+          const batch = redis.pipeline();
+          for (let i = 0; i < 20; i++) { seq++; batch.publish(${JSON.stringify(channel)}, JSON.stringify({ v: 1, id: 'hose:' + seq, ts: Date.now(), src: 'hose', seq, s: 'firehose', p: body })); }
+          await batch.exec();
+          await new Promise((r) => setTimeout(r, 2));
+        }
+      })();`;
+    const child = spawn(process.execPath, ['-e', script], { cwd: process.cwd(), stdio: 'inherit' });
+    onCleanup(() => child.kill('SIGKILL'));
+    await waitFor(() => received > 0, { description: 'first messages' });
+    // Block this process (the subscriber stops reading) long enough for Redis to drop it.
+    const until = Date.now() + 1_000;
+    while (Date.now() < until) {
+      // busy wait on purpose
     }
+    // The publisher is still sending: once resubscribed, the next message shows the jump.
+    await waitFor(() => gaps.length > 0, { description: 'a gap event', timeoutMs: 20_000 });
+    expect(gaps[0]).toMatchObject({ channel: 'firehose', sender: 'firehose' });
+    expect(gaps[0]?.missed).toBeGreaterThan(0);
   }, 30_000);
 });
 
 describe('reconnect', () => {
   it('restores channel and pattern subscriptions after redis-server is killed and restarted', async () => {
     const server = await privateServer();
-    const manager = new RedisConnectionManager({ url: server.url, reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
-    await manager.connect();
-    const bus = new MessageBusWrapper(manager, { sender: 'me' });
-    try {
-      const channelGot: unknown[] = [];
-      const patternGot: unknown[] = [];
-      await bus.subscribe('news', (m) => void channelGot.push(m));
-      await bus.subscribePattern('alerts.*', (m) => void patternGot.push(m));
-      await server.kill();
-      await server.start();
-      await waitFor(() => manager.isHealthy(), { description: 'healthy again' });
-      await waitFor(async () => (await bus.publish('news', 'probe')) === 1, { description: 'channel back' });
-      await waitFor(async () => (await bus.publish('alerts.fire', 'probe')) === 1, { description: 'pattern back' });
-      await bus.publish('news', 'after restart');
-      await bus.publish('alerts.flood', 'after restart');
-      await waitFor(() => channelGot.includes('after restart') && patternGot.includes('after restart'));
-    } finally {
-      await bus.close();
-      await manager.disconnect();
-    }
+    const manager = await createManager({ url: server.url, reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
+    const bus = await createBus({ sender: 'me' }, manager);
+    const channelGot: unknown[] = [];
+    const patternGot: unknown[] = [];
+    await bus.subscribe('news', (m) => void channelGot.push(m));
+    await bus.subscribePattern('alerts.*', (m) => void patternGot.push(m));
+    await server.kill();
+    await server.start();
+    await waitFor(() => manager.isHealthy(), { description: 'healthy again' });
+    await waitFor(async () => (await bus.publish('news', 'probe')) === 1, { description: 'channel back' });
+    await waitFor(async () => (await bus.publish('alerts.fire', 'probe')) === 1, { description: 'pattern back' });
+    await bus.publish('news', 'after restart');
+    await bus.publish('alerts.flood', 'after restart');
+    await waitFor(() => channelGot.includes('after restart') && patternGot.includes('after restart'));
   });
 });

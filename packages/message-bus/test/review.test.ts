@@ -1,11 +1,13 @@
 import { setImmediate as tick } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { RedisConnectionManager } from '@shim/connection';
-import { waitFor } from '@shim/testing';
+import { collect, waitFor } from '@shim/testing';
 import { MessageBusWrapper, type DeadLetterEvent, type GapEvent, type InvalidMessageEvent } from '../src/index.js';
-import { collect, createBus, createManager, numsub } from './helpers.js';
+import { numsub } from '@shim/testing/scope';
+import { createBus, createManager, inboxDrained } from './helpers.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** A handler's own work that must outlast `redeliverAfterMs` (the case under test), not a wait for a condition. */
+const work = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('inbox: batches, stop and close', () => {
   it('never runs a message twice at once when a batch outlasts redeliverAfterMs, with two consumers', async () => {
@@ -21,13 +23,13 @@ describe('inbox: batches, stop and close', () => {
       if (running.has(n)) overlap = true;
       running.add(n);
       runs.push(n);
-      await sleep(250);
+      await work(250);
       running.delete(n);
     };
     const stopA = await busA.inbox('team', { redeliverAfterMs: 300 }).consume(handler);
     const stopB = await busB.inbox('team', { redeliverAfterMs: 300 }).consume(handler);
     await waitFor(() => runs.length >= 6 && running.size === 0, { timeoutMs: 10_000 });
-    await sleep(700);
+    await inboxDrained(manager, 'team');
     await Promise.all([stopA(), stopB()]);
     expect(overlap).toBe(false);
     expect([...runs].sort()).toEqual([0, 1, 2, 3, 4, 5]);
@@ -39,13 +41,18 @@ describe('inbox: batches, stop and close', () => {
     for (let n = 0; n < 10; n += 1) await bus.send('batch', n);
     const handled: number[] = [];
     const first = collect<true>(1);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
     const stop = await bus.inbox('batch').consume(async (message) => {
       handled.push(message as number);
       first.push(true);
-      await sleep(100);
+      await gate;
     });
     await first.done;
-    await stop();
+    // Stopped while the first handler still runs: the rest of the batch is never started.
+    const stopping = stop();
+    release();
+    await stopping;
     expect(handled).toEqual([0]);
     // The default redeliverAfterMs is 60 s: a quick delivery proves the rest was handed back.
     const other = await createBus({}, await createManager({ namespace: manager.namespace }));
@@ -73,7 +80,7 @@ describe('inbox: batches, stop and close', () => {
     bus.on('error', (error) => errors.push(error));
     await bus.inbox('orphaned').consume(() => {});
     await own.disconnect();
-    await sleep(300);
+    // close() waits for the loop to end: an error it ran into on the way would be in `errors` by then.
     await bus.close();
     await bus.close();
     expect(errors).toEqual([]);
@@ -136,7 +143,7 @@ describe('pub/sub: races, gaps and limits', () => {
       const got = collect<unknown>(1, 3_000);
       await bus.subscribe('flip', (message) => got.push(message));
       await unsubscribing;
-      expect(await numsub(manager, `${manager.namespace}:bus:ch:flip`)).toBe(1);
+      expect(await numsub(manager.getConnection(), `${manager.namespace}:bus:ch:flip`)).toBe(1);
       await bus.publish('flip', round);
       expect(await got.done).toEqual([round]);
       await bus.unsubscribe('flip');

@@ -1,9 +1,9 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import * as v from 'valibot';
 import { z } from 'zod';
-import { waitFor } from '@shim/testing';
+import { collect, waitFor } from '@shim/testing';
 import { isMessageBusError, type InvalidMessageEvent, type MessageMeta } from '../src/index.js';
-import { collect, createBus, createManager } from './helpers.js';
+import { createBus, createManager } from './helpers.js';
 
 const Progress = z.object({ task: z.string(), percent: z.number().min(0).max(100) });
 

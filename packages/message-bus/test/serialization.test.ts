@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { waitFor } from '@shim/testing';
+import { collect, waitFor } from '@shim/testing';
 import type { InvalidMessageEvent, MessageCodec } from '../src/index.js';
-import { collect, createBus, createManager } from './helpers.js';
+import { createBus, createManager } from './helpers.js';
 
 async function spyRaw(manager: Awaited<ReturnType<typeof createManager>>, channel: string): Promise<string[]> {
   const raw: string[] = [];
