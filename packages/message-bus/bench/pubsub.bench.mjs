@@ -6,6 +6,8 @@ import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setImmediate } from 'node:timers';
 import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { RedisConnectionManager } from '@shim/connection';
 import { startRedis } from '../../../scripts/throwaway-redis.mjs';
@@ -16,6 +18,10 @@ const THROUGHPUT_MESSAGES = Number(process.env.BENCH_MESSAGES ?? 100_000);
 const LATENCY_MESSAGES = Number(process.env.BENCH_LATENCY_MESSAGES ?? 10_000);
 const LATENCY_RATE = Number(process.env.BENCH_RATE ?? 2_000); // messages per second
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+// Another build of this package (its dist/index.js), measured in the same run as a fourth contender:
+// how a trick is kept or dropped on figures (e.g. BENCH_VARIANT=bench/variant-outbox/index.js).
+const VARIANT = process.env.BENCH_VARIANT;
+const VariantBus = VARIANT && (await import(pathToFileURL(resolve(VARIANT)).href)).MessageBusWrapper;
 
 // About 200 bytes of JSON, like a progress report between assistants.
 const payload = (index) => ({
@@ -47,10 +53,10 @@ async function rawPair(url, enableAutoPipelining = false) {
 }
 
 /** The bus on its own manager: publish on the command connection, subscribe on the dedicated one. */
-async function busPair(url) {
+async function busPair(url, Bus = MessageBusWrapper) {
   const manager = new RedisConnectionManager({ url, namespace: 'bench' });
   await manager.connect();
-  const bus = new MessageBusWrapper(manager, { sender: 'bench' });
+  const bus = new Bus(manager, { sender: 'bench' });
   let handler = () => {};
   await bus.subscribe('bus', (message) => handler(message));
   return {
@@ -115,8 +121,11 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 
 const redis = await startRedis();
 try {
-  const kinds = ['raw', 'bus', 'rawPipelined'];
-  const make = (kind) => (kind === 'bus' ? busPair(redis.url) : rawPair(redis.url, kind === 'rawPipelined'));
+  const kinds = ['raw', 'bus', 'rawPipelined', ...(VariantBus ? ['variant'] : [])];
+  const make = (kind) =>
+    kind === 'bus' || kind === 'variant'
+      ? busPair(redis.url, kind === 'variant' ? VariantBus : MessageBusWrapper)
+      : rawPair(redis.url, kind === 'rawPipelined');
   const results = Object.fromEntries(kinds.map((kind) => [kind, { tput: [], p50: [], p99: [] }]));
   // Round 0 warms the JIT and the server up and is not counted.
   for (let round = 0; round <= ROUNDS; round += 1) {
@@ -195,6 +204,12 @@ try {
       met: meets(bus.p99 / raw.p99, '≤ 1.5'),
     },
   ]);
+  if (VariantBus) {
+    const variant = summary('variant');
+    console.log(
+      `\nvariant ${VARIANT}: throughput ${fmt(variant.tput)} msg/s (bus/variant ${fmt(bus.tput / variant.tput, 2)}), p50 ${fmt(variant.p50, 3)} ms, p99 ${fmt(variant.p99, 3)} ms (bus/variant ${fmt(bus.p99 / variant.p99, 2)}); per round bus/variant throughput: ${results.bus.tput.map((value, index) => fmt(value / results.variant.tput[index], 2)).join(', ')}`,
+    );
+  }
   const ratios = results.bus.p99.map((value, index) => fmt(value / results.raw.p99[index], 2));
   console.log('');
   console.log(
