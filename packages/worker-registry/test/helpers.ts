@@ -1,27 +1,14 @@
-import { afterEach, inject } from 'vitest';
 import { RedisConnectionManager, type RedisConfig } from '@shim/connection';
-import { deleteNamespace, RedisServer, uniqueNamespace, type RedisServerOptions } from '@shim/testing';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { waitFor } from '@shim/testing';
+import { closeAfter, managedManager, tsxProcess, type TestProcess } from '@shim/testing/scope';
 import { WorkerRegistry, type WorkerRegistryOptions } from '../src/index.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-
-afterEach(async () => {
-  // Last created, first closed: buses before their managers, managers before their servers.
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-/** A connected manager on the shared Redis under a fresh namespace; its keys are deleted after the test. */
-export async function createManager(config: RedisConfig = {}): Promise<RedisConnectionManager> {
-  const namespace = config.namespace ?? uniqueNamespace();
-  const manager = new RedisConnectionManager({ url: inject('redisUrl'), ...config, namespace });
-  cleanups.push(async () => {
-    if (manager.state === 'connected') await deleteNamespace(manager.getConnection(), namespace);
-    await manager.disconnect();
-  });
-  await manager.connect();
-  return manager;
+/** A manager on the shared Redis under a fresh namespace (or `config.namespace`), connected unless `connect: false`; cleaned up after the test. */
+export function createManager(
+  config: RedisConfig = {},
+  options: { connect?: boolean } = {},
+): Promise<RedisConnectionManager> {
+  return managedManager((base) => new RedisConnectionManager({ ...base, ...config }), options);
 }
 
 /** A registry on `manager` (or a new one), closed after the test. */
@@ -29,54 +16,30 @@ export async function createRegistry(
   options: WorkerRegistryOptions = {},
   manager?: RedisConnectionManager,
 ): Promise<WorkerRegistry> {
-  const registry = new WorkerRegistry(manager ?? (await createManager()), options);
-  cleanups.push(() => registry.close());
-  return registry;
+  return closeAfter(new WorkerRegistry(manager ?? (await createManager()), options));
 }
 
 /**
- * A worker in a child process (test/fixtures/worker-process.ts run by tsx): it registers, heartbeats
- * automatically and prints one line per event. Killed after the test.
+ * test/fixtures/<fixture>.ts in a child process (tsx), given `args` as JSON; killed after the test.
+ * `worker-process` registers, heartbeats automatically and prints one line per thing that happens.
  */
-export function workerProcess(args: {
-  url: string;
-  namespace: string;
-  id: string;
-  ttlMs: number;
-  intervalMs: number;
-  blockMs?: number;
-}): {
-  child: ChildProcess;
-  lines: string[];
-} {
-  const script = fileURLToPath(new URL('./fixtures/worker-process.ts', import.meta.url));
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--conditions=@shim/source', script, JSON.stringify(args)],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const lines: string[] = [];
-  let buffer = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    const parts = buffer.split('\n');
-    buffer = parts.pop() ?? '';
-    lines.push(...parts);
-  });
-  cleanups.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await new Promise((resolve) => child.once('exit', resolve));
-    }
-  });
-  return { child, lines };
+export function fixture(name: 'worker-process' | 'exit-check', args: Record<string, unknown>): TestProcess {
+  return tsxProcess(new URL(`./fixtures/${name}.ts`, import.meta.url), args);
 }
 
-/** A private redis-server the test may hurt, closed after the test. */
-export async function privateServer(options: RedisServerOptions = {}): Promise<RedisServer> {
-  const server = await RedisServer.start(options);
-  cleanups.push(() => server.close());
-  return server;
+/**
+ * Resolves once `id`'s heartbeat time (Redis' clock) has moved on `count` times, as `registry`
+ * sees it: a clock made of heartbeats, for tests that must let an interval pass.
+ */
+export async function heartbeats(registry: WorkerRegistry, id: string, count: number): Promise<void> {
+  let last = (await registry.get(id))?.lastHeartbeat ?? 0;
+  let seen = 0;
+  await waitFor(
+    async () => {
+      const now = (await registry.get(id))?.lastHeartbeat ?? 0;
+      if (now > last) [seen, last] = [seen + 1, now];
+      return seen >= count;
+    },
+    { description: `${count} heartbeats of ${id}`, intervalMs: 10 },
+  );
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { countNamespaceKeys, deleteNamespace } from '@shim/testing';
+import { countNamespaceKeys, deleteNamespace, waitFor } from '@shim/testing';
+import { redisNow } from '@shim/testing/scope';
 import { registryKeys, type WorkerInfo, type WorkerRegistry } from '../src/index.js';
 import { createManager, createRegistry } from './helpers.js';
 
@@ -74,13 +75,19 @@ describe('listActive() copy of the slow-changing data', () => {
     const { writer, reader, truth } = await twoProcesses(1_000);
     await writer.registerWorker('a', { v: 1 });
     await writer.registerWorker('b', { v: 1 });
-    expect((await reader.listActive()).map(({ id }) => id)).toEqual(['a', 'b']);
-    await new Promise((resolve) => setTimeout(resolve, 600));
-    await writer.heartbeat('b');
-    await new Promise((resolve) => setTimeout(resolve, 450));
-    // a is past its TTL (nobody reaped it), b is not: no change was numbered, only time passed.
-    expect((await reader.listActive()).map(({ id }) => id)).toEqual(['b']);
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    const ids = async (): Promise<string[]> => (await reader.listActive()).map(({ id }) => id);
+    expect(await ids()).toEqual(['a', 'b']);
+    // b heartbeats every 100 ms, a does not: a goes past its TTL (nobody reaps it) while b stays.
+    // No change was numbered, only time passed; the reader's next call must leave a out.
+    await waitFor(
+      async () => {
+        await writer.heartbeat('b');
+        return (await writer.get('a')) === undefined;
+      },
+      { intervalMs: 100, description: 'a past its TTL' },
+    );
+    expect(await ids()).toEqual(['b']);
+    await waitFor(async () => (await ids()).length === 0, { intervalMs: 100, description: 'b past its TTL too' });
     expect(await writer.detectStale()).toHaveLength(2);
     expect(await reader.listActive()).toEqual([]);
     await writer.registerWorker('a', { v: 2 });
@@ -99,7 +106,7 @@ describe('listActive() copy of the slow-changing data', () => {
     expect(version['seq']).toBe('2');
     expect(await redis.zrange(keys.changes, '0', '-1', 'WITHSCORES')).toEqual(['a', '1', 'b', '2']);
 
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitFor(async () => (await redisNow(redis)) > (first[0]?.lastHeartbeat ?? Infinity));
     await writer.heartbeat('a');
     expect(await redis.hgetall(keys.version)).toEqual(version);
     const afterBeat = await reader.listActive();

@@ -1,25 +1,20 @@
 import { describe, expect, it, vi } from 'vitest';
 import { countNamespaceKeys, waitFor } from '@shim/testing';
+import { redisNow } from '@shim/testing/scope';
 import { WorkerRegistry, isWorkerRegistryError, registryKeys, type RegistryEvent } from '../src/index.js';
-import { createManager, createRegistry } from './helpers.js';
-
-async function redisNow(registry: WorkerRegistry, manager: Awaited<ReturnType<typeof createManager>>): Promise<number> {
-  void registry;
-  const [seconds, micros] = await manager.getConnection().time();
-  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-}
+import { createManager, createRegistry, heartbeats } from './helpers.js';
 
 describe('register, get, list', () => {
   it('stores metadata with status idle, a fresh incarnation and Redis-clock times', async () => {
     const manager = await createManager();
     const registry = await createRegistry({}, manager);
-    const before = await redisNow(registry, manager);
+    const before = await redisNow(manager.getConnection());
     const worker = await registry.registerWorker('w1', {
       capabilities: ['typescript', 'python'],
       model: 'x',
       nested: { a: [1, null] },
     });
-    const after = await redisNow(registry, manager);
+    const after = await redisNow(manager.getConnection());
     expect(worker).toMatchObject({
       id: 'w1',
       status: 'idle',
@@ -88,20 +83,25 @@ describe('register, get, list', () => {
 
 describe('heartbeat', () => {
   it('refreshes liveness and carries a status change and a metadata patch', async () => {
-    const registry = await createRegistry({ heartbeatTtlMs: 1_000 });
+    const manager = await createManager();
+    const registry = await createRegistry({ heartbeatTtlMs: 1_000 }, manager);
     const first = await registry.registerWorker('w1', { a: 1, b: 2 });
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    const redis = manager.getConnection();
+    await waitFor(async () => (await redisNow(redis)) > first.lastHeartbeat, { description: "Redis' clock moved" });
     await registry.heartbeat('w1', { status: 'busy', metadata: { b: 3, c: [4] }, removeMetadataKeys: ['a'] });
     const after = await registry.get('w1');
     expect(after?.status).toBe('busy');
     expect(after?.metadata).toEqual({ b: 3, c: [4] });
     expect(after?.lastHeartbeat).toBeGreaterThan(first.lastHeartbeat);
     expect(after?.registeredAt).toBe(first.registeredAt);
-    // Kept alive past several TTLs by heartbeats alone.
-    for (let n = 0; n < 6; n += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 400));
-      await registry.heartbeat('w1');
-    }
+    // Kept alive past several TTLs by heartbeats alone (one every 200 ms: well inside the TTL).
+    await waitFor(
+      async () => {
+        await registry.heartbeat('w1');
+        return (await redisNow(redis)) > first.registeredAt + 2_500;
+      },
+      { intervalMs: 200, description: '2.5 TTLs of heartbeats' },
+    );
     expect(await registry.get('w1')).toBeDefined();
   });
 
@@ -110,7 +110,7 @@ describe('heartbeat', () => {
     const registry = await createRegistry({ heartbeatTtlMs: 150 }, manager);
     await expect(registry.heartbeat('ghost')).rejects.toMatchObject({ code: 'NOT_REGISTERED' });
     await registry.registerWorker('w1');
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await waitFor(async () => (await registry.get('w1')) === undefined, { description: 'w1 past its TTL' });
     // Past its TTL but nobody cleaned it up: its work may already be elsewhere.
     expect(
       await manager.getConnection().zscore(`${manager.namespace}:workers:{${manager.namespace}}:alive`, 'w1'),
@@ -119,10 +119,34 @@ describe('heartbeat', () => {
     expect(isWorkerRegistryError(error, 'NOT_REGISTERED')).toBe(true);
     expect((error as Error).message).toMatch(/register it again/);
     await registry.registerWorker('w2');
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    await registry.detectStale();
+    await waitFor(async () => (await registry.detectStale()).some(({ id }) => id === 'w2'), {
+      description: 'w2 reaped',
+    });
     await expect(registry.heartbeat('w2')).rejects.toMatchObject({ code: 'NOT_REGISTERED' });
     await expect(registry.setStatus('w2', 'busy')).rejects.toMatchObject({ code: 'NOT_REGISTERED' });
+  });
+});
+
+describe('automatic heartbeat', () => {
+  it('stops with the returned function and on unregister', async () => {
+    const registry = await createRegistry({ heartbeatTtlMs: 300 });
+    const registered = await registry.registerWorker('w1');
+    const stop = registry.startHeartbeat('w1', { intervalMs: 50 });
+    // Kept alive past its TTL by the automatic heartbeat alone.
+    await waitFor(async () => ((await registry.get('w1'))?.lastHeartbeat ?? 0) > registered.registeredAt + 300, {
+      description: 'w1 alive past its first TTL',
+    });
+    stop();
+    await waitFor(async () => (await registry.get('w1')) === undefined, { description: 'expired after stop' });
+    await registry.registerWorker('w2');
+    registry.startHeartbeat('w2', { intervalMs: 50 });
+    await registry.unregister('w2');
+    // Two heartbeats of another worker on the same interval: w2's timer, had it survived, fired too.
+    await registry.registerWorker('clock');
+    registry.startHeartbeat('clock', { intervalMs: 50 });
+    await heartbeats(registry, 'clock', 2);
+    expect(await registry.get('w2')).toBeUndefined();
+    expect(() => registry.startHeartbeat('unknown', { intervalMs: 50 })).toThrow(/not registered by this registry/);
   });
 });
 
@@ -164,9 +188,14 @@ describe('stale detection and cleanup', () => {
     await registry.subscribe((event) => void events.push(event));
     await registry.registerWorker('old', { x: 1 });
     await registry.registerWorker('young');
-    await new Promise((resolve) => setTimeout(resolve, 600));
-    await registry.heartbeat('young');
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    // 'young' heartbeats every 100 ms until 'old' is past its TTL.
+    await waitFor(
+      async () => {
+        await registry.heartbeat('young');
+        return (await registry.get('old')) === undefined;
+      },
+      { intervalMs: 100, description: "'old' past its TTL" },
+    );
     const reaped = await registry.detectStale();
     expect(reaped.map(({ id }) => id)).toEqual(['old']);
     expect(reaped[0]?.metadata).toEqual({ x: 1 });
@@ -196,6 +225,7 @@ describe('stale detection and cleanup', () => {
     })();
     while (Date.now() < until) {
       await worker.heartbeat('live');
+      // Paces the heartbeats (a load, not a wait for a condition): about 30 a second.
       await new Promise((resolve) => setTimeout(resolve, 30));
     }
     await cleaning;
@@ -274,8 +304,8 @@ describe('unregister, namespaces and close', () => {
     await b.registerWorker('other');
     expect((await a.listActive()).map(({ id }) => id)).toEqual(['same-id']);
     expect((await b.listActive()).map(({ id }) => id)).toEqual(['other']);
+    // 'same-id' was published before 'other': had it reached b, it would have come first.
     await waitFor(() => eventsB.length === 1);
-    await new Promise((resolve) => setTimeout(resolve, 50));
     expect(eventsB.map(({ worker }) => worker.id)).toEqual(['other']);
   });
 
@@ -348,11 +378,14 @@ describe('incarnations and recovery (review follow-ups)', () => {
     await waitFor(() => replaced.length === 1, { description: 'first told it was replaced' });
     expect(replaced).toEqual(['w1']);
     await waitFor(() => events.some(({ type, reason }) => type === 'joined' && reason === 'replaced'));
-    // Once the successor expires, the replaced instance must not take the id back.
+    // Once the successor expires, the replaced instance must not take the id back: two heartbeats
+    // of another worker on the same registry (same interval) show its timers had time to fire.
     await waitFor(async () => (await second.get('w1')) === undefined, { description: 'second expired' });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await first.registerWorker('clock');
+    first.startHeartbeat('clock', { intervalMs: 50 });
+    await heartbeats(first, 'clock', 2);
     expect(await second.get('w1')).toBeUndefined();
-    expect(events.filter(({ type }) => type === 'joined')).toHaveLength(2);
+    expect(events.filter(({ type, worker }) => type === 'joined' && worker.id === 'w1')).toHaveLength(2);
   });
 
   it('reports an expired registration that a new one overwrites as stale first', async () => {
@@ -401,20 +434,6 @@ describe('incarnations and recovery (review follow-ups)', () => {
     expect(new Set(workers.map(({ id }) => id)).size).toBe(2_502);
   }, 60_000);
 
-  it('keeps delivering events to a subscribe() that races the last unsubscribe', async () => {
-    const manager = await createManager();
-    const registry = await createRegistry({}, manager);
-    const off = await registry.subscribe(() => {});
-    const events: RegistryEvent[] = [];
-    // This subscribe() is waiting on the open connection when the last handler goes and releases it.
-    const subscribing = registry.subscribe((event) => void events.push(event));
-    await off();
-    await subscribing;
-    await registry.registerWorker('w1');
-    await waitFor(() => events.length === 1, { description: 'event after the race' });
-    expect(manager.listConnections().map(({ role }) => role)).toEqual(['command', 'subscriber']);
-  });
-
   it('reaps more stale workers than one batch, and a stop() from a replaced timer does nothing', async () => {
     const manager = await createManager();
     const registry = await createRegistry({ heartbeatTtlMs: 1_000 }, manager);
@@ -423,7 +442,10 @@ describe('incarnations and recovery (review follow-ups)', () => {
     const stopFirst = registry.startHeartbeat('kept', { intervalMs: 50 });
     registry.startHeartbeat('kept', { intervalMs: 50 });
     stopFirst();
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await waitFor(async () => (await registry.listActive()).length === 1, {
+      intervalMs: 100,
+      description: 'all but kept past their TTL',
+    });
     const reaped = await registry.detectStale();
     expect(reaped).toHaveLength(501);
     expect((await registry.listActive()).map(({ id }) => id)).toEqual(['kept']);
