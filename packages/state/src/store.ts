@@ -57,37 +57,26 @@ export class Store {
   }
 
   async get<TValue>(key: string): Promise<TValue | undefined> {
-    this.#ctx.assertOpen();
-    const checked = assertKey(key);
+    const checked = this.#begin(key);
     // The hot path: two fields, no script, unless the entry has a TTL.
     const [value, expiresAt] = (await this.#ctx.redis().hmget(this.#ctx.keys.entry(checked), 'value', 'expiresAt')) as [
       string | null,
       string | null,
     ];
     if (value === null) return undefined;
-    if (expiresAt === null) return parseJson<TValue>(value, checked);
-    const live = (await this.#entryScript(GET, checked, [])) as string[] | null;
-    return live === null ? undefined : parseJson<TValue>(live[0] as string, checked);
+    const live = expiresAt === null ? value : (await this.#live(checked))?.[0];
+    return live === undefined ? undefined : parseJson<TValue>(live as string, checked);
   }
 
   async getEntry<TValue>(key: string): Promise<StateEntry<TValue> | undefined> {
-    this.#ctx.assertOpen();
-    const checked = assertKey(key);
-    let fields = await this.#ctx.redis().hmget(this.#ctx.keys.entry(checked), ...ENTRY_FIELDS);
-    if (fields[0] === null) return undefined;
-    if (fields[4] !== null) {
-      // It has a TTL: the script compares the expiry with Redis' clock and reports an expired entry.
-      const live = (await this.#entryScript(GET, checked, [])) as string[] | null;
-      if (live === null) return undefined;
-      fields = live.map((field) => (field === '' ? null : field));
-    }
-    return this.#entry<TValue>(checked, fields);
+    const checked = this.#begin(key);
+    const fields = await this.#ctx.redis().hmget(this.#ctx.keys.entry(checked), ...ENTRY_FIELDS);
+    const live = fields[0] === null || fields[4] === null ? fields : await this.#live(checked);
+    return live === undefined || live[0] === null ? undefined : this.#entry<TValue>(checked, live);
   }
 
   async set(key: string, value: unknown, options: SetOptions): Promise<SetResult> {
-    this.#ctx.assertOpen();
-    const checked = assertKey(key);
-    assertOptions(options);
+    const checked = this.#begin(key, options);
     const json = encodeValue(value, this.#ctx.options.maxValueBytes);
     const ttl = this.#ttl(options.ttlMs);
     const ifVersion =
@@ -112,9 +101,7 @@ export class Store {
   }
 
   async delete(key: string, options: DeleteOptions): Promise<boolean> {
-    this.#ctx.assertOpen();
-    const checked = assertKey(key);
-    assertOptions(options);
+    const checked = this.#begin(key, options);
     const timestamp = this.#timestamp(options.timestamp);
     return ((await this.#entryScript(DELETE, checked, [timestamp])) as number) === 1;
   }
@@ -124,9 +111,7 @@ export class Store {
     updater: (current: TValue | undefined) => TValue | Promise<TValue>,
     options: AtomicUpdateOptions,
   ): Promise<{ value: TValue; version: number }> {
-    this.#ctx.assertOpen();
-    const checked = assertKey(key);
-    assertOptions(options);
+    const checked = this.#begin(key, options);
     if (typeof updater !== 'function') {
       throw new StateError('INVALID_ARGUMENT', `updater must be a function, got ${typeof updater}`, { key: checked });
     }
@@ -167,9 +152,7 @@ export class Store {
   }
 
   async increment(key: string, by: number, options: IncrementOptions): Promise<{ value: number; version: number }> {
-    this.#ctx.assertOpen();
-    const checked = assertKey(key);
-    assertOptions(options);
+    const checked = this.#begin(key, options);
     if (typeof by !== 'number' || !Number.isSafeInteger(by)) {
       throw new StateError('INVALID_ARGUMENT', `increment must be a safe integer, got ${String(by)}`, { key: checked });
     }
@@ -190,9 +173,7 @@ export class Store {
     patch: Record<string, unknown>,
     options: ServerUpdateOptions,
   ): Promise<{ value: TValue; version: number }> {
-    this.#ctx.assertOpen();
-    const checked = assertKey(key);
-    assertOptions(options);
+    const checked = this.#begin(key, options);
     const proto = typeof patch === 'object' && patch !== null ? (Object.getPrototypeOf(patch) as unknown) : undefined;
     if (proto !== Object.prototype && proto !== null) {
       throw new StateError('INVALID_VALUE', 'patch must be a plain object', { key: checked });
@@ -256,6 +237,20 @@ export class Store {
     const removed = await this.#sweep(this.#ctx.keys.expiries, 0, '');
     if (maxIdleMs !== undefined) removed.push(...(await this.#sweep(this.#ctx.keys.index, maxIdleMs, maxIdleMs)));
     return removed;
+  }
+
+  /** The checks every call starts with: the manager is open, `key` a valid key, `options` an object. */
+  #begin(key: string, options: object = {}): string {
+    this.#ctx.assertOpen();
+    const checked = assertKey(key);
+    assertOptions(options);
+    return checked;
+  }
+
+  /** The live fields of an entry with a TTL (the script compares its expiry with Redis' clock and reports an expired one). */
+  async #live(key: string): Promise<Array<string | null> | undefined> {
+    const live = (await this.#entryScript(GET, key, [])) as string[] | null;
+    return live?.map((field) => (field === '' ? null : field));
   }
 
   /** Runs an entry script: KEYS entry, index, expiries; ARGV key, its change channel, then `args`. */
