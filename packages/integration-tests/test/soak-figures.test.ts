@@ -28,16 +28,31 @@ describe('soakFigures (the soak accounting)', () => {
       records,
       // 'e' failed for good; a dead letter of a task that also completed counts once in each.
       // Two letters of 'e' (it failed for good twice): one task.
-      deadLetters: [{ jobId: 'e' }, { jobId: 'e' }, { jobId: 'd' }],
+      deadLetters: [
+        { jobId: 'e', error: { message: 'first failure' }, attemptsMade: 3 },
+        { jobId: 'e', error: { message: 'boom' }, attemptsMade: 3 },
+        { jobId: 'd' },
+      ],
       killed: new Set(['w2']),
     });
-    expect(figures).toEqual({ completed: 5, deadLettered: 2, lost: 1, ranTwice: 2, ranTwiceAfterKill: 1 });
+    expect(figures).toEqual({
+      completed: 5,
+      deadLettered: 2,
+      // Each dead-lettered task once, with its (latest) reason: what `npm run soak` prints.
+      deadLetters: [
+        { task: 'e', reason: 'boom', attempts: 3 },
+        { task: 'd', reason: '', attempts: 0 },
+      ],
+      lost: 1,
+      ranTwice: 2,
+      ranTwiceAfterKill: 1,
+    });
   });
 
   it('reports nothing lost when every task completed', () => {
     const tasks = [{ id: 'a', priority: 1, workMs: 1 }];
     expect(
       soakFigures({ tasks, records: new Map([['a', record(['w1'])]]), deadLetters: [], killed: new Set() }),
-    ).toEqual({ completed: 1, deadLettered: 0, lost: 0, ranTwice: 0, ranTwiceAfterKill: 0 });
+    ).toEqual({ completed: 1, deadLettered: 0, deadLetters: [], lost: 0, ranTwice: 0, ranTwiceAfterKill: 0 });
   });
 });

@@ -25,7 +25,10 @@ export interface SoakOptions {
 export interface SoakReport {
   tasks: number;
   completed: number;
+  /** Tasks that are dead letters at the end (must be 0: the soak's tasks never fail by themselves). */
   deadLettered: number;
+  /** Each dead-lettered task, with the reason it failed for good and the attempts it made. */
+  deadLetters: SoakDeadLetter[];
   /** Tasks neither completed nor in the dead-letter queue (must be 0). */
   lost: number;
   /** Tasks a handler finished more than once. */
@@ -40,6 +43,13 @@ export interface SoakReport {
   wallSeconds: number;
 }
 
+/** A task of the soak that failed for good. */
+export interface SoakDeadLetter {
+  task: string;
+  reason: string;
+  attempts: number;
+}
+
 /**
  * What a soak's tasks became: completed (a record in shared state), dead-lettered, or lost
  * (neither); and which ran more than once, telling apart those whose first finisher was killed.
@@ -47,14 +57,19 @@ export interface SoakReport {
 export function soakFigures(run: {
   tasks: readonly SwarmTask[];
   records: ReadonlyMap<string, TaskRecord>;
-  deadLetters: ReadonlyArray<{ jobId: string }>;
+  deadLetters: ReadonlyArray<{ jobId: string; error?: { message: string }; attemptsMade?: number }>;
   killed: ReadonlySet<string>;
-}): Pick<SoakReport, 'completed' | 'deadLettered' | 'lost' | 'ranTwice' | 'ranTwiceAfterKill'> {
-  const dead = new Set(run.deadLetters.map((letter) => letter.jobId));
+}): Pick<SoakReport, 'completed' | 'deadLettered' | 'deadLetters' | 'lost' | 'ranTwice' | 'ranTwiceAfterKill'> {
+  const dead = new Map<string, SoakDeadLetter>();
+  for (const letter of run.deadLetters) {
+    const reason = letter.error?.message ?? '';
+    dead.set(letter.jobId, { task: letter.jobId, reason, attempts: letter.attemptsMade ?? 0 });
+  }
   const reruns = [...run.records.values()].filter((record) => record.runs > 1);
   return {
     completed: run.records.size,
     deadLettered: dead.size,
+    deadLetters: [...dead.values()],
     lost: run.tasks.filter((task) => !run.records.has(task.id) && !dead.has(task.id)).length,
     ranTwice: reruns.length,
     ranTwiceAfterKill: reruns.filter((record) => run.killed.has(String(record.workers[0]))).length,
