@@ -148,6 +148,18 @@ describe('automatic heartbeat', () => {
     expect(await registry.get('w2')).toBeUndefined();
     expect(() => registry.startHeartbeat('unknown', { intervalMs: 50 })).toThrow(/not registered by this registry/);
   });
+
+  it('a stop() from before the worker was registered again does not stop a later automatic heartbeat', async () => {
+    const registry = await createRegistry({ heartbeatTtlMs: 300 });
+    await registry.registerWorker('w1');
+    const stopFirst = registry.startHeartbeat('w1', { intervalMs: 50 });
+    const again = await registry.registerWorker('w1', { n: 2 }, { replace: true });
+    registry.startHeartbeat('w1', { intervalMs: 50 });
+    stopFirst();
+    await waitFor(async () => ((await registry.get('w1'))?.lastHeartbeat ?? 0) > again.registeredAt + 300, {
+      description: 'w1 kept alive past its TTL by the second automatic heartbeat',
+    });
+  });
 });
 
 describe('status', () => {
