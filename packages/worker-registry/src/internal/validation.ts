@@ -1,4 +1,4 @@
-import { createValidator, describeType, parseJsonWithoutProto } from '@shim/connection/kit';
+import { bytesOver, createValidator, describeType, parseJsonWithoutProto } from '@shim/connection/kit';
 import { WorkerRegistryError, type WorkerRegistryErrorCode } from '../errors.js';
 import { WORKER_STATUSES, type WorkerStatus } from '../worker-info.js';
 
@@ -21,6 +21,9 @@ export function checkMetadata(metadata: unknown, maxBytes: number, field = 'meta
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
     v.fail('INVALID_METADATA', field, `${field} must be a plain object, got ${describeType(metadata)}`);
   }
-  const text = v.json(metadata, { field, code: 'INVALID_METADATA', maxBytes, limitName: 'option maxMetadataBytes' });
+  const text = v.json(metadata, { field, code: 'INVALID_METADATA', maxBytes: Number.POSITIVE_INFINITY });
+  // Worded as before the kit ("over <limit>"), which callers may have matched.
+  const bytes = bytesOver(text, maxBytes);
+  if (bytes !== undefined) v.fail('INVALID_METADATA', field, `${field} is ${bytes} bytes as JSON, over ${maxBytes}`);
   return parseJsonWithoutProto(text) as Record<string, unknown>;
 }
