@@ -3,13 +3,15 @@
 // Uses REDIS_URL, or spawns a private redis-server on a free loopback port so nothing else shares
 // the server (and its INFO counters) while it measures.
 //
-// Fair comparison: raw BullMQ gets the setup the wrapper makes by default — the same prefix scheme
+// Equal terms: raw BullMQ gets the setup the wrapper makes by default — the same prefix scheme
 // (prefix = namespace, queue name in a `{hash tag}`), ioredis clients with `maxRetriesPerRequest:
 // null` (one shared for the Queue, one for the Worker, which BullMQ duplicates for its blocking
-// connection), the same job options (attempts, exponential backoff, removeOnComplete, removeOnFail)
-// and the same Worker options (lock, stall check, removeOnComplete). The wrapper always sets a
-// random UUID jobId, so the raw side does too; "raw, no jobId" is raw BullMQ with its own numeric
-// ids, for information only.
+// connection), the same job options (attempts, exponential backoff, removeOnFail) with the SAME
+// retention as the wrapper's default (removeOnComplete { age: 86400, count: 10000 }), and the same
+// Worker options (lock, stall check, removeOnComplete). The wrapper always sets a random UUID
+// jobId, so the raw side does too. Two more raw sides, for information: "raw, removes every job"
+// (removeOnComplete: true) measures what the wrapper's default retention costs, and "raw, no
+// jobId" lets BullMQ number the jobs.
 //
 // Each scenario runs on a fresh queue; within a round the sides run one after the other per
 // scenario, in an order rotated each round. Round 0 is a smaller warm-up and is not counted; the
@@ -68,7 +70,8 @@ const WORKER_OPTIONS = {
   lockDuration: defaults.lockDurationMs,
   lockRenewTime: Math.floor(defaults.lockDurationMs / 2),
   stalledInterval: defaults.stalledIntervalMs,
-  maxStalledCount: defaults.maxStalledCount,
+  // The wrapper hands BullMQ MAX_SAFE_INTEGER for its default Infinity (BullMQ's Lua needs a number).
+  maxStalledCount: Number.isFinite(defaults.maxStalledCount) ? defaults.maxStalledCount : Number.MAX_SAFE_INTEGER,
   removeOnComplete: KEEP_COMPLETED,
 };
 
@@ -81,14 +84,16 @@ const freshName = (scenario, side) => `${RUN}-${(queueCounter += 1)}-${scenario}
 
 // ---------------------------------------------------------------- the two sides
 
-/** Raw BullMQ, set up as the wrapper sets it up. `ids`: give every job a random UUID jobId. */
-async function openRaw(url, name, { ids }) {
+/** Raw BullMQ, set up as the wrapper sets it up. `ids`: give every job a random UUID jobId; `removeAll`: keep no completed job. */
+async function openRaw(url, name, { ids, removeAll = false }) {
   const { prefix, main } = queueNames(NAMESPACE, name);
   const connection = new Redis(url, { maxRetriesPerRequest: null });
   const queue = new Queue(main, { connection, prefix });
   queue.on('error', (error) => console.error('raw queue:', error.message));
   await queue.waitUntilReady();
-  const options = () => (ids ? { ...JOB_OPTIONS, jobId: randomUUID() } : { ...JOB_OPTIONS });
+  const jobOptions = removeAll ? { ...JOB_OPTIONS, removeOnComplete: true } : JOB_OPTIONS;
+  const workerOptions = removeAll ? { ...WORKER_OPTIONS, removeOnComplete: { count: 0 } } : WORKER_OPTIONS;
+  const options = () => (ids ? { ...jobOptions, jobId: randomUUID() } : { ...jobOptions });
   let worker;
   let workerConnection;
   let events;
@@ -102,7 +107,7 @@ async function openRaw(url, name, { ids }) {
         prefix,
         concurrency,
         autorun: false,
-        ...WORKER_OPTIONS,
+        ...workerOptions,
       });
       worker.on('error', (error) => console.error('raw worker:', error.message));
       worker.run().catch((error) => console.error('raw worker:', error.message));
@@ -152,6 +157,7 @@ async function openWrapper(url, name) {
 const SIDES = {
   raw: (url, name) => openRaw(url, name, { ids: true }),
   wrapper: (url, name) => openWrapper(url, name),
+  rawRemoveAll: (url, name) => openRaw(url, name, { ids: true, removeAll: true }),
   rawNoId: (url, name) => openRaw(url, name, { ids: false }),
 };
 
@@ -274,7 +280,7 @@ function difference(after, before) {
   return delta;
 }
 
-/** Removes every key of the task queue `name` (and of its dead-letter queue). */
+/** Removes every key of the task queue `name`. */
 async function removeQueue(probe, name) {
   const { prefix, main } = queueNames(NAMESPACE, name);
   let cursor = '0';
@@ -333,7 +339,9 @@ try {
         const [completed, failed] = await Promise.all([probe.zcard(keys.completed), probe.zcard(keys.failed)]);
         if (
           !scenario.latency &&
-          (failed !== 0 || (scenario.prepare && completed !== Math.min(jobs, KEEP_COMPLETED.count)))
+          (failed !== 0 ||
+            (scenario.prepare &&
+              completed !== (sideName === 'rawRemoveAll' ? 0 : Math.min(jobs, KEEP_COMPLETED.count))))
         ) {
           throw new Error(`${scenario.key}/${sideName}: ${completed} jobs completed and ${failed} failed of ${jobs}`);
         }
@@ -362,12 +370,14 @@ try {
     `workload: ${fmt(JOBS)} jobs per throughput scenario, ${fmt(LATENCY_JOBS)} for latency; median of ${ROUNDS} rounds after a warm-up round of ${fmt(WARMUP_JOBS)}; a fresh queue per scenario and side, sides in rotating order`,
   );
   console.log(
-    `job options on both sides: jobId = random UUID (the wrapper always sets one), attempts ${JOB_OPTIONS.attempts}, backoff ${JOB_OPTIONS.backoff.type} ${JOB_OPTIONS.backoff.delay} ms, removeOnComplete ${JSON.stringify(KEEP_COMPLETED)}, removeOnFail false; "raw, no jobId" lets BullMQ number the jobs (informative)`,
+    `job options on both sides: jobId = random UUID (the wrapper always sets one), attempts ${JOB_OPTIONS.attempts}, backoff ${JOB_OPTIONS.backoff.type} ${JOB_OPTIONS.backoff.delay} ms, removeOnComplete ${JSON.stringify(KEEP_COMPLETED)} (the wrapper's default retention), removeOnFail false; "raw, removes every job" is the same with removeOnComplete: true (what the default retention costs: wrapper/that), "raw, no jobId" lets BullMQ number the jobs (informative)`,
   );
   console.log('');
   const reported = [];
-  console.log('| scenario | raw BullMQ | wrapper | ratio wrapper/raw | per-round ratios | target | raw, no jobId |');
-  console.log('|---|---|---|---|---|---|---|');
+  console.log(
+    '| scenario | raw BullMQ, same retention | wrapper | ratio wrapper/raw | per-round ratios | target | raw, removes every job | retention cost (wrapper/that) | raw, no jobId |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|');
   for (const scenario of SCENARIOS) {
     const key = scenario.key;
     if (scenario.latency) {
@@ -377,8 +387,9 @@ try {
         const rounds = results[key].wrapper.map((result, index) =>
           fmt(result[field] / results[key].raw[index][field], 2),
         );
+        const removeAll = pick(key, 'rawRemoveAll', field);
         console.log(
-          `| ${scenario.label} ${field} (ms, lower is better) | ${fmt(raw, 3)} | ${fmt(wrapper, 3)} | ${fmt(wrapper / raw, 2)} | ${rounds.join(', ')} | | ${fmt(pick(key, 'rawNoId', field), 3)} |`,
+          `| ${scenario.label} ${field} (ms, lower is better) | ${fmt(raw, 3)} | ${fmt(wrapper, 3)} | ${fmt(wrapper / raw, 2)} | ${rounds.join(', ')} | | ${fmt(removeAll, 3)} | ${fmt(wrapper / removeAll, 2)} | ${fmt(pick(key, 'rawNoId', field), 3)} |`,
         );
         reported.push({
           scenario: `${scenario.label} ${field}`,
@@ -407,8 +418,9 @@ try {
       target,
       met: meets(wrapper / raw, target),
     });
+    const removeAll = pick(key, 'rawRemoveAll', 'perSecond');
     console.log(
-      `| ${scenario.label} | ${fmt(raw)} | ${fmt(wrapper)} | ${fmt(wrapper / raw, 2)} | ${rounds.join(', ')} | ${target} | ${fmt(pick(key, 'rawNoId', 'perSecond'))} |`,
+      `| ${scenario.label} | ${fmt(raw)} | ${fmt(wrapper)} | ${fmt(wrapper / raw, 2)} | ${rounds.join(', ')} | ${target} | ${fmt(removeAll)} | ${fmt(wrapper / removeAll, 2)} | ${fmt(pick(key, 'rawNoId', 'perSecond'))} |`,
     );
   }
 
@@ -417,15 +429,15 @@ try {
     'Cost per job (median of rounds): Redis commands (INFO commandstats, counting those run inside BullMQ Lua scripts), client CPU (this Node process)',
   );
   console.log('');
-  console.log('| scenario | raw BullMQ | wrapper | raw, no jobId |');
-  console.log('|---|---|---|---|');
+  console.log('| scenario | raw BullMQ, same retention | wrapper | raw, removes every job | raw, no jobId |');
+  console.log('|---|---|---|---|---|');
   for (const scenario of SCENARIOS) {
     const cell = (side) => {
       const samples = perJob[scenario.key][side];
       return `${fmt(median(samples.map((s) => s.commands)), 2)} cmd, ${fmt(median(samples.map((s) => s.cpuUs)))} µs`;
     };
     console.log(
-      `| ${scenario.label.replace(/ \(.*\)$/, '')} | ${cell('raw')} | ${cell('wrapper')} | ${cell('rawNoId')} |`,
+      `| ${scenario.label.replace(/ \(.*\)$/, '')} | ${cell('raw')} | ${cell('wrapper')} | ${cell('rawRemoveAll')} | ${cell('rawNoId')} |`,
     );
   }
   if (VERBOSE) {
