@@ -1,20 +1,23 @@
 import { check } from './internal/check.js';
 
-const NAME = { maxLength: 256, refuseWhitespace: true } as const;
+// Built once: an object spread per call costs microseconds on Node 20, and publish() checks a name every time.
+const CHANNEL = { field: 'channel', code: 'INVALID_CHANNEL', maxLength: 256, refuseWhitespace: true } as const;
+const PATTERN = { ...CHANNEL, field: 'pattern' } as const;
+const RECIPIENT = { ...CHANNEL, field: 'recipient', code: 'INVALID_RECIPIENT', refuseBraces: true } as const;
 
 /** Validates a channel name: 1–256 characters, no whitespace, control characters or lone surrogates. */
 export function assertChannel(channel: unknown): string {
-  return check.name(channel, { ...NAME, field: 'channel', code: 'INVALID_CHANNEL' });
+  return check.name(channel, CHANNEL);
 }
 
 /** Validates a subscription pattern (Redis glob: `*`, `?`, `[...]`); same rules as a channel. */
 export function assertPattern(pattern: unknown): string {
-  return check.name(pattern, { ...NAME, field: 'pattern', code: 'INVALID_CHANNEL' });
+  return check.name(pattern, PATTERN);
 }
 
 /** Validates a recipient id: as a channel, and without braces (it becomes a Redis Cluster hash tag). */
 export function assertRecipient(recipient: unknown): string {
-  return check.name(recipient, { ...NAME, field: 'recipient', code: 'INVALID_RECIPIENT', refuseBraces: true });
+  return check.name(recipient, RECIPIENT);
 }
 
 /** Redis names the bus uses under a namespace. Channel names and patterns are prefixed, never changed. */
