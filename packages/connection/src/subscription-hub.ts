@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { toError } from './emit.js';
 import type { RedisConnectionManager } from './redis-connection-manager.js';
 
 /** Called with each message of a channel subscription. */
@@ -47,6 +48,8 @@ export class SubscriptionHub {
   readonly #resubscribed = new Set<() => void>();
   #connection: Redis | undefined;
   #running: Promise<void> | undefined;
+  /** Why a name could not be subscribed, by `<kind>:<name>`, until its caller read it. */
+  readonly #failures = new Map<string, Error>();
   #queued: Promise<void> | undefined;
 
   /** @internal Use {@link subscriptionHub}: one hub per manager. */
@@ -95,13 +98,18 @@ export class SubscriptionHub {
       this.#wanted[kind].set(name, entries);
     }
     entries.add(entry);
-    try {
+    // A name subscribed in Redis, with no sync under way that could take it away, needs no round trip.
+    const settled = this.#running === undefined && this.#queued === undefined && this.#live();
+    if (!settled || !this.#subscribed[kind].has(name)) {
       await this.#sync();
-    } catch (error) {
-      this.#drop(kind, name, entry);
-      // Bring Redis back in line (an unsubscribe, or releasing a connection opened for nothing).
-      await this.#sync().catch(() => undefined);
-      throw error;
+      if (!this.#subscribed[kind].has(name)) {
+        this.#drop(kind, name, entry);
+        // Bring Redis back in line (releasing a connection opened for nothing).
+        const error = this.#failures.get(`${kind}:${name}`) ?? new Error(`the ${kind} ${name} could not be subscribed`);
+        this.#failures.delete(`${kind}:${name}`);
+        await this.#sync();
+        throw error;
+      }
     }
     let removed: Promise<void> | undefined;
     return () => {
@@ -121,43 +129,79 @@ export class SubscriptionHub {
   }
 
   /**
-   * Brings Redis in line with the wanted subscriptions. Calls made while a sync runs share the
-   * next one, so a burst of subscriptions costs one SUBSCRIBE, and each caller's change is in the
-   * sync it waits for.
+   * Brings Redis in line with the wanted subscriptions; never rejects (a name that could not be
+   * subscribed is left out of `#subscribed`, with its error in `#failures`). Calls made while a sync
+   * runs share the next one, so a burst of subscriptions costs one SUBSCRIBE, and each caller's
+   * change is in the sync it waits for.
    */
   #sync(): Promise<void> {
-    this.#queued ??= (this.#running ?? Promise.resolve())
-      .catch(() => undefined)
-      .then(() => {
-        this.#queued = undefined;
-        this.#running = this.#syncOnce().finally(() => {
-          this.#running = undefined;
-        });
-        return this.#running;
+    this.#queued ??= (this.#running ?? Promise.resolve()).then(() => {
+      this.#queued = undefined;
+      this.#running = this.#syncOnce().finally(() => {
+        this.#running = undefined;
       });
+      return this.#running;
+    });
     return this.#queued;
   }
 
   async #syncOnce(): Promise<void> {
-    const changes = KINDS.map((kind) => ({
-      kind,
-      add: [...this.#wanted[kind].keys()].filter((name) => !this.#subscribed[kind].has(name)),
-      remove: [...this.#subscribed[kind]].filter((name) => !this.#wanted[kind].has(name)),
-    }));
-    if (changes.some((change) => change.add.length > 0 || change.remove.length > 0)) {
-      const connection = await this.#open();
-      for (const { kind, add, remove } of changes) {
-        if (add.length > 0) {
-          await (kind === 'channel' ? connection.subscribe(...add) : connection.psubscribe(...add));
-          for (const name of add) this.#subscribed[kind].add(name);
-        }
-        if (remove.length > 0) {
-          await (kind === 'channel' ? connection.unsubscribe(...remove) : connection.punsubscribe(...remove));
-          for (const name of remove) this.#subscribed[kind].delete(name);
-        }
+    this.#live();
+    for (const kind of KINDS) {
+      const add = [...this.#wanted[kind].keys()].filter((name) => !this.#subscribed[kind].has(name));
+      const remove = [...this.#subscribed[kind]].filter((name) => !this.#wanted[kind].has(name));
+      if (remove.length > 0) await this.#unsubscribe(kind, remove);
+      if (add.length > 0) await this.#subscribeAll(kind, add);
+    }
+    if (this.#wanted.channel.size === 0 && this.#wanted.pattern.size === 0) await this.#release();
+  }
+
+  /** SUBSCRIBEs `names` in one command; when that fails, one by one, so one refused name (an ACL, say) fails only its own callers. */
+  async #subscribeAll(kind: Kind, names: string[]): Promise<void> {
+    let connection: Redis;
+    try {
+      connection = await this.#open();
+    } catch (error) {
+      for (const name of names) this.#failures.set(`${kind}:${name}`, toError(error));
+      return;
+    }
+    const send = (batch: string[]): Promise<unknown> =>
+      kind === 'channel' ? connection.subscribe(...batch) : connection.psubscribe(...batch);
+    const batches = await send(names).then(
+      () => [],
+      () => names.map((name) => [name]),
+    );
+    if (batches.length === 0) for (const name of names) this.#subscribed[kind].add(name);
+    for (const [name] of batches as Array<[string]>) {
+      try {
+        await send([name]);
+        this.#subscribed[kind].add(name);
+        this.#failures.delete(`${kind}:${name}`);
+      } catch (error) {
+        this.#failures.set(`${kind}:${name}`, toError(error));
       }
     }
-    if (this.#subscribed.channel.size === 0 && this.#subscribed.pattern.size === 0) await this.#release();
+  }
+
+  async #unsubscribe(kind: Kind, names: string[]): Promise<void> {
+    const connection = this.#connection as Redis;
+    for (const name of names) this.#subscribed[kind].delete(name);
+    const sent = kind === 'channel' ? connection.unsubscribe(...names) : connection.punsubscribe(...names);
+    // While the connection is down, do not hold every later (un)subscribe behind the offline window:
+    // the messages of a name nobody wants are dropped anyway, and releasing the connection ends it.
+    if (connection.status === 'ready') await sent.catch(() => undefined);
+    else sent.catch(() => undefined);
+  }
+
+  /** False (and the connection forgotten, with every subscription it held) once it has ended for good or the manager closed. */
+  #live(): boolean {
+    const connection = this.#connection;
+    if (connection === undefined) return false;
+    if (connection.status !== 'end' && this.#manager.state !== 'closed') return true;
+    this.#detach(connection);
+    this.#subscribed.channel.clear();
+    this.#subscribed.pattern.clear();
+    return false;
   }
 
   async #open(): Promise<Redis> {
@@ -173,11 +217,17 @@ export class SubscriptionHub {
   async #release(): Promise<void> {
     const connection = this.#connection;
     if (connection === undefined) return;
+    this.#detach(connection);
+    this.#subscribed.channel.clear();
+    this.#subscribed.pattern.clear();
+    await this.#manager.releaseConnection(connection);
+  }
+
+  #detach(connection: Redis): void {
     this.#connection = undefined;
     connection.off('message', this.#onMessage);
     connection.off('pmessage', this.#onPatternMessage);
     connection.off('ready', this.#onReady);
-    await this.#manager.releaseConnection(connection);
   }
 
   readonly #onMessage = (channel: string, message: string): void => {

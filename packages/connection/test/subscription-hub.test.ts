@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { collect, waitFor } from '@shim/testing';
+import { numsub } from '@shim/testing/scope';
 import { subscriptionHub } from '../src/kit.js';
 import { createManager, privateServer } from './helpers.js';
-
-/** Subscribers on `channel` in Redis right now (PUBSUB NUMSUB). */
-async function numsub(redis: ReturnType<Awaited<ReturnType<typeof connected>>['getConnection']>, channel: string) {
-  const reply = (await redis.call('PUBSUB', 'NUMSUB', channel)) as [string, number];
-  return Number(reply[1]);
-}
 
 async function connected(config: Parameters<typeof createManager>[0] = {}) {
   const manager = createManager(config);
@@ -93,17 +88,70 @@ describe('SubscriptionHub', () => {
     expect((errors.values[0] as Error).message).toBe('listener failed');
   });
 
-  it('never leaves a name wanted but unsubscribed when subscribe and unsubscribe race', async () => {
+  it('never leaves a name wanted but unsubscribed, nor closes the connection, when a subscribe arrives during the UNSUBSCRIBE', async () => {
     const manager = await connected();
     const hub = subscriptionHub(manager);
     const channel = manager.key('hub', 'race');
-    for (let round = 0; round < 20; round += 1) {
+    for (let round = 0; round < 10; round += 1) {
       const unsubscribe = await hub.subscribe(channel, () => undefined);
-      const [, again] = await Promise.all([unsubscribe(), hub.subscribe(channel, () => undefined)]);
+      const connection = hub.connection!;
+      const original = connection.unsubscribe.bind(connection);
+      let again: Promise<() => Promise<void>> | undefined;
+      // The new subscription arrives while the UNSUBSCRIBE is on its way to Redis.
+      connection.unsubscribe = ((...names: string[]) => {
+        const sent = original(...names);
+        again = hub.subscribe(channel, () => undefined);
+        return sent;
+      }) as typeof connection.unsubscribe;
+      try {
+        await unsubscribe();
+      } finally {
+        connection.unsubscribe = original;
+      }
+      const off = await again!;
       expect(await numsub(manager.getConnection(), channel)).toBe(1);
-      await again();
+      expect(hub.connection).toBe(connection);
+      await off();
       expect(await numsub(manager.getConnection(), channel)).toBe(0);
     }
+  });
+
+  it('fails only the callers of a name Redis refuses; the others of the same burst are subscribed', async () => {
+    const server = await privateServer();
+    const admin = server.client();
+    try {
+      await admin.call('ACL', 'SETUSER', 'limited', 'on', '>pw', '~*', '&ok:*', '+@all');
+    } finally {
+      admin.disconnect();
+    }
+    const manager = await connected({ url: server.url, username: 'limited', password: 'pw', namespace: 'ok' });
+    const hub = subscriptionHub(manager);
+    const heard = collect<string>(1);
+    const [allowed, refused] = await Promise.allSettled([
+      hub.subscribe('ok:yes', (message) => heard.push(message)),
+      hub.subscribe('no:way', () => undefined),
+    ]);
+    expect(allowed.status).toBe('fulfilled');
+    expect(refused).toMatchObject({
+      status: 'rejected',
+      reason: { message: expect.stringMatching(/NOPERM/) as unknown },
+    });
+    await manager.getConnection().publish('ok:yes', 'hello');
+    expect(await heard.done).toEqual(['hello']);
+    expect(hub.subscriptions).toEqual({ channels: ['ok:yes'], patterns: [] });
+  });
+
+  it('after the manager disconnected: unsubscribing resolves, and a new subscription rejects with MANAGER_CLOSED', async () => {
+    const manager = await connected();
+    const hub = subscriptionHub(manager);
+    const off = await hub.subscribe(manager.key('hub', 'before-close'), () => undefined);
+    await manager.disconnect();
+    await expect(off()).resolves.toBeUndefined();
+    await expect(hub.subscribe(manager.key('hub', 'after'), () => undefined)).rejects.toMatchObject({
+      code: 'MANAGER_CLOSED',
+    });
+    expect(hub.connection).toBeUndefined();
+    expect(hub.subscriptions).toEqual({ channels: [], patterns: [] });
   });
 
   it('batches a burst of subscriptions into one connection and resolves each once it is active', async () => {
