@@ -185,8 +185,10 @@ export class MessageBusWrapper extends EventEmitter<MessageBusEvents> {
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      // Every handler is dropped at once; the unsubscribes and the inbox consumers end meanwhile.
+      const unsubscribed = this.#subscriptions.close();
       await Promise.all([...this.#inboxes].map((inbox) => inbox.close().catch(ignore)));
-      await this.#subscriptions.close();
+      await unsubscribed;
     })();
     return this.#closing;
   }

@@ -73,6 +73,8 @@ export class Subscriptions {
     const slots = [...this.#slots.channel.values(), ...this.#slots.pattern.values()];
     this.#slots.channel.clear();
     this.#slots.pattern.clear();
+    // No handler runs from now on, though Redis may still send a message or two before the unsubscribe.
+    for (const slot of slots) slot.registrations.clear();
     await Promise.all(slots.map((slot) => this.#release(slot)));
   }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { subscriptionHub } from '@shim/connection/kit';
 import { collect, waitFor, waitForEvent } from '@shim/testing';
 import {
   MessageBusWrapper,
@@ -8,7 +9,7 @@ import {
   type PatternMessageMeta,
 } from '../src/index.js';
 import { numpat, numsub, privateServer } from '@shim/testing/scope';
-import { createBus, createManager } from './helpers.js';
+import { createBus, createManager, redisChannel } from './helpers.js';
 
 describe('publish / subscribe', () => {
   it('delivers a message published right after subscribe() resolved, with its meta', async () => {
@@ -250,6 +251,22 @@ describe('close()', () => {
     await expect(bus.publish('a', 1)).rejects.toMatchObject({ code: 'BUS_CLOSED' });
     await expect(bus.subscribe('a', () => {})).rejects.toMatchObject({ code: 'BUS_CLOSED' });
     expect(manager.isHealthy()).toBe(true);
+  });
+
+  it('calls no handler once close() was called, even for a message that arrives before the unsubscribe', async () => {
+    const manager = await createManager();
+    const bus = await createBus({}, manager);
+    const handled: unknown[] = [];
+    await bus.subscribe('late', (message) => void handled.push(message));
+    await bus.subscribePattern('la*', (message) => void handled.push(message));
+    const subscriber = subscriptionHub(manager).connection!;
+    const envelope = JSON.stringify({ v: 1, id: 'x:1', ts: 1, src: 'x', seq: 1, p: 'after close' });
+    const closing = bus.close();
+    // What Redis may still send before it has processed the UNSUBSCRIBE.
+    subscriber.emit('message', redisChannel(manager, 'late'), envelope);
+    subscriber.emit('pmessage', redisChannel(manager, 'la*'), redisChannel(manager, 'late'), envelope);
+    await closing;
+    expect(handled).toEqual([]);
   });
 
   it('works on a bus that never subscribed', async () => {
