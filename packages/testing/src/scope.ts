@@ -56,8 +56,11 @@ export async function managedManager<M extends ManagerLike>(
 ): Promise<M> {
   const manager = make({ url: sharedRedisUrl(), namespace: uniqueNamespace() });
   cleanups.push(async () => {
-    if (manager.state === 'connected') await deleteNamespace(manager.getConnection(), manager.namespace);
-    await manager.disconnect();
+    try {
+      if (manager.state === 'connected') await deleteNamespace(manager.getConnection(), manager.namespace);
+    } finally {
+      await manager.disconnect();
+    }
   });
   if (options.connect !== false) await manager.connect();
   return manager;
