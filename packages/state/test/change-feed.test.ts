@@ -87,6 +87,55 @@ describe('change feed through the subscription hub', () => {
     await waitFor(() => prefixChanges.some((change) => change.key === 'files/a' && change.value === 'new'));
   });
 
+  it('the handlers of one key share one parse and one resync read: each malformed message or entry is reported once', async () => {
+    const server = await privateServer();
+    const manager = new RedisConnectionManager({
+      url: server.url,
+      namespace: 'shared',
+      reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
+    });
+    onCleanup(() => manager.disconnect());
+    await manager.connect();
+    const state = closeAfter(new StateManager(manager, { cleanupIntervalMs: 0 }));
+    const errors: Error[] = [];
+    state.on('error', (error) => errors.push(error));
+    const keys = stateKeys('shared', 'default');
+    // Written by another tool: each resync read of it fails with MALFORMED_DATA.
+    await manager.getConnection().hset(keys.entry('broken'), 'value', '{not json', 'version', '1', 'updatedAt', '1');
+    await state.subscribe('broken', () => {});
+    await state.subscribe('broken', () => {});
+    const first: StateChange[] = [];
+    const second: StateChange[] = [];
+    await state.subscribe('plan', (change) => {
+      first.push(change);
+    });
+    await state.subscribe('plan', (change) => {
+      second.push(change);
+    });
+    await manager.getConnection().publish(keys.channel('plan'), 'no json');
+    await state.set('plan', 1);
+    // Messages of one channel arrive in order: once the change has arrived, the malformed one was handled.
+    await waitFor(() => first.length === 1 && second.length === 1);
+    expect(errors.map((error) => (error as { code?: string }).code)).toEqual(['MALFORMED_DATA']);
+    expect(second).toEqual(first);
+    expect(first[0]).toMatchObject({ key: 'plan', type: 'set', value: 1, version: 1 });
+    const admin = server.client();
+    onCleanup(async () => admin.quit());
+    const resubscribed = waitForEvent(state, 'resubscribed');
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+    await resubscribed;
+    // The resync reads 'broken' before 'plan' on one connection (replies in order): once both plan
+    // handlers have their resync, every read of 'broken' has failed.
+    await waitFor(() => first.length === 2 && second.length === 2);
+    expect(first[1]).toMatchObject({ key: 'plan', type: 'set', value: 1, version: 1, resync: true });
+    expect(second[1]).toEqual(first[1]);
+    expect(errors).toHaveLength(2);
+    expect(errors[1]).toMatchObject({ code: 'MALFORMED_DATA', key: 'broken' });
+    await state.set('plan', 2);
+    await waitFor(() => first.length === 3 && second.length === 3);
+    expect([first[2]?.value, second[2]?.value]).toEqual([2, 2]);
+  });
+
   it('a subscribe that close() overtakes rejects with STATE_CLOSED and leaves nothing subscribed', async () => {
     const manager = await createManager();
     const state = new StateManager(manager, { cleanupIntervalMs: 0 });
