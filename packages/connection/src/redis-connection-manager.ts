@@ -51,6 +51,8 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
   readonly #config: ResolvedConfig;
   readonly #redactor: Redactor;
   readonly #context: ManagerContext;
+  /** What the ioredis event handlers of every connection need: built once. */
+  readonly #events: EventContext;
   readonly #connections: TrackedConnections;
   readonly #health: HealthMonitor;
   #state: ConnectionManagerState = 'idle';
@@ -79,6 +81,19 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
     };
     this.#connections = new TrackedConnections(this.#context);
     this.#health = new HealthMonitor(this.#context, this.#connections, this.#redactor);
+    this.#events = {
+      ...this.#context,
+      redactor: this.#redactor,
+      connections: this.#connections,
+      closed: () => this.#state === 'closed',
+      report: (tracked, error) => this.#report(tracked, error),
+      recovered: (tracked) => {
+        if (this.#state !== 'connected') return;
+        // Do not wait for the next interval to clear this connection's failed check, and re-read the server: it may be a new one.
+        void this.#health.checkOne(tracked);
+        if (tracked.ref.role === 'command') void this.#health.inspectServer(tracked).catch(noop);
+      },
+    };
   }
 
   /** Namespace every SHIM package prefixes its keys and channels with. */
@@ -313,22 +328,10 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
   }
 
   #open(role: ConnectionRole, name: string): Tracked {
-    const context: EventContext = {
-      ...this.#context,
-      redactor: this.#redactor,
-      connections: this.#connections,
-      closed: () => this.#state === 'closed',
-      report: (tracked, error) => this.#report(tracked, error),
-      recovered: (tracked) => {
-        if (this.#state !== 'connected') return;
-        // Do not wait for the next interval to clear this connection's failed check, and re-read the server: it may be a new one.
-        void this.#health.checkOne(tracked);
-        if (tracked.ref.role === 'command') void this.#health.inspectServer(tracked).catch(noop);
-      },
-    };
+    const events = this.#events;
     return this.#connections.open(role, name, {
-      retryDelay: (tracked, times) => retryDelay(context, tracked, times),
-      handlers: (tracked) => connectionHandlers(context, tracked),
+      retryDelay: (tracked, times) => retryDelay(events, tracked, times),
+      handlers: (tracked) => connectionHandlers(events, tracked),
     });
   }
 
