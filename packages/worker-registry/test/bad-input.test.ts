@@ -2,9 +2,15 @@
 // refused with the documented code, a message naming what is at fault, and nothing written to
 // Redis. Each case runs on a fresh namespace with a registry that made no valid call.
 import { describe, expect, it } from 'vitest';
-import { RedisConnectionManager, type ConnectionErrorCode } from '@shim/connection';
-import { countNamespaceKeys } from '@shim/testing';
-import { closeAfter, onCleanup, rejectionOf, sharedRedisUrl } from '@shim/testing/scope';
+import { isConnectionError, RedisConnectionManager, type ConnectionErrorCode } from '@shim/connection';
+import {
+  BAD_NAMES,
+  BadInputContext,
+  badInputSuite,
+  UNFAITHFUL,
+  type Case as BadInputCase,
+} from '@shim/testing/bad-input';
+import { closeAfter } from '@shim/testing/scope';
 import {
   isWorkerRegistryError,
   WorkerRegistry,
@@ -13,14 +19,8 @@ import {
 } from '../src/index.js';
 import { createManager, createRegistry } from './helpers.js';
 
-class Context {
-  readonly manager: RedisConnectionManager;
+class Context extends BadInputContext<RedisConnectionManager> {
   #default: WorkerRegistry | undefined;
-  #spare: RedisConnectionManager | undefined;
-
-  constructor(manager: RedisConnectionManager) {
-    this.manager = manager;
-  }
 
   /** The case's registry (TTL 5 s), or a new one with `options`. */
   registry(options?: WorkerRegistryOptions): WorkerRegistry {
@@ -28,72 +28,19 @@ class Context {
     this.#default ??= closeAfter(new WorkerRegistry(this.manager, { heartbeatTtlMs: 5_000 }));
     return this.#default;
   }
-
-  /** A second manager on the same namespace (anything it wrote would be counted), not connected. */
-  spare(): RedisConnectionManager {
-    if (this.#spare === undefined) {
-      const spare = new RedisConnectionManager({ url: sharedRedisUrl(), namespace: this.manager.namespace });
-      onCleanup(() => spare.disconnect());
-      this.#spare = spare;
-    }
-    return this.#spare;
-  }
 }
 
-interface Case {
-  /** The call, as a reader would write it. */
-  call: string;
-  run: (ctx: Context) => unknown;
-  code: WorkerRegistryErrorCode | ConnectionErrorCode;
-  /** What the message must name (or, as a string starting with '=', be exactly). */
-  mentions?: string | RegExp;
-  /** More properties the error must have. */
-  props?: Record<string, unknown>;
-  /** Puts the objects in the state the case needs, writing nothing. */
-  before?: (ctx: Context) => Promise<unknown>;
-  /** A constructor or synchronous method: a synchronous throw is expected, not a rejection. */
-  sync?: boolean;
-}
+type Case = BadInputCase<Context, WorkerRegistryErrorCode | ConnectionErrorCode>;
 
 class Point {
   readonly x = 1;
 }
 
-function cycle(): Record<string, unknown> {
-  const object: Record<string, unknown> = { a: 1 };
-  object['self'] = object;
-  return object;
-}
-
-const BAD_IDS: ReadonlyArray<[label: string, value: unknown]> = [
-  ['""', ''],
-  ['42', 42],
-  ['undefined', undefined],
-  ['a newline', 'a\nb'],
-  ['a tab', 'a\tb'],
-  ['NUL', 'a\u0000b'],
-  ['a C1 control', 'a\u0085b'],
-];
-
-/** Metadata values JSON would not keep exactly. */
-const UNFAITHFUL: ReadonlyArray<[label: string, value: () => unknown]> = [
-  ['a BigInt', () => 10n],
-  ['a cycle', cycle],
-  ['a function', () => () => 1],
-  ['a symbol', () => Symbol('s')],
-  ['NaN', () => Number.NaN],
-  ['Infinity', () => Number.POSITIVE_INFINITY],
-  ['a Date', () => new Date(0)],
-  ['a Map', () => new Map([[1, 2]])],
-  ['a Set', () => new Set([1])],
-  ['a class instance', () => new Point()],
-  ['{ a: undefined }', () => ({ a: undefined })],
-  ['[1, undefined]', () => [1, undefined]],
-  ['a symbol key', () => ({ [Symbol('k')]: 1 })],
-];
+/** Metadata values JSON would not keep exactly (an undefined metadata value is its own case). */
+const UNFAITHFUL_METADATA = UNFAITHFUL.filter(([label]) => label !== 'undefined');
 
 const idCases = (method: string, run: (registry: WorkerRegistry, id: unknown) => unknown, sync = false): Case[] =>
-  BAD_IDS.map(([label, id]) => ({
+  BAD_NAMES.map(([label, id]) => ({
     call: `${method}(<id: ${label}>)`,
     run: (ctx) => run(ctx.registry(), id),
     code: 'INVALID_WORKER_ID',
@@ -176,7 +123,7 @@ const CASES: Case[] = [
     code: 'INVALID_METADATA',
     mentions: message,
   })),
-  ...UNFAITHFUL.map(([label, value]): Case => ({
+  ...UNFAITHFUL_METADATA.map(([label, value]): Case => ({
     call: `registerWorker('w1', { v: <${label}> })`,
     run: (ctx) => ctx.registry().registerWorker('w1', { v: value() }),
     code: 'INVALID_METADATA',
@@ -366,35 +313,18 @@ const CASES: Case[] = [
   },
 ];
 
-function thrownBy(run: () => unknown): Error {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof Error) return error;
-    throw new Error(`threw a non-Error: ${String(error)}`);
-  }
-  throw new Error('expected a synchronous throw, but the call returned');
-}
+badInputSuite({
+  name: 'bad input is refused with a clear error, and nothing is written',
+  cases: CASES,
+  manager: () => createManager(),
+  context: (manager) => new Context(manager, (base) => new RedisConnectionManager(base)),
+  isError: (error, code) =>
+    code === 'NOT_CONNECTED' || code === 'MANAGER_CLOSED'
+      ? isConnectionError(error, code)
+      : isWorkerRegistryError(error, code as WorkerRegistryErrorCode),
+});
 
-describe('bad input is refused with a clear error, and nothing is written', () => {
-  it.each(CASES.map((c) => [`${c.call} → ${c.code}`, c] as const))('%s', async (_name, c) => {
-    const manager = await createManager();
-    const ctx = new Context(manager);
-    await c.before?.(ctx);
-    // A Promise-returning method refuses by rejecting: a synchronous throw fails the test here.
-    const error = c.sync === true ? thrownBy(() => c.run(ctx)) : await rejectionOf(c.run(ctx) as Promise<unknown>);
-    expect(error).toMatchObject({ code: c.code });
-    if (!['NOT_CONNECTED', 'MANAGER_CLOSED'].includes(c.code)) {
-      expect(isWorkerRegistryError(error, c.code as WorkerRegistryErrorCode)).toBe(true);
-    }
-    expect(error.message.trim()).not.toBe('');
-    if (typeof c.mentions === 'string' && c.mentions.startsWith('=')) expect(error.message).toBe(c.mentions.slice(1));
-    else if (typeof c.mentions === 'string') expect(error.message).toContain(c.mentions);
-    else if (c.mentions !== undefined) expect(error.message).toMatch(c.mentions);
-    if (c.props !== undefined) expect(error).toMatchObject(c.props);
-    expect(await countNamespaceKeys(manager.getConnection(), manager.namespace)).toBe(0);
-  });
-
+describe('bad input: a metadata patch', () => {
   it('a bad metadata patch changes nothing, and the registry goes on working', async () => {
     const registry = await createRegistry({ heartbeatTtlMs: 5_000 });
     await registry.registerWorker('w1', { capabilities: ['ts'] });
