@@ -3,19 +3,20 @@
 // Redis. Each case runs on a fresh namespace with a state manager that made no valid call.
 import { describe, expect, it } from 'vitest';
 import { isConnectionError, RedisConnectionManager, type ConnectionErrorCode } from '@shim/connection';
-import { countNamespaceKeys } from '@shim/testing';
-import { closeAfter, onCleanup, rejectionOf, sharedRedisUrl } from '@shim/testing/scope';
+import {
+  BAD_NAMES,
+  BadInputContext,
+  badInputSuite,
+  NESTED_UNFAITHFUL,
+  UNFAITHFUL as UNFAITHFUL_VALUES,
+  type Case as BadInputCase,
+} from '@shim/testing/bad-input';
+import { closeAfter } from '@shim/testing/scope';
 import { isStateError, StateManager, type StateErrorCode, type StateManagerOptions } from '../src/index.js';
 import { createManager, createState } from './helpers.js';
 
-class Context {
-  readonly manager: RedisConnectionManager;
+class Context extends BadInputContext<RedisConnectionManager> {
   #default: StateManager | undefined;
-  #spare: RedisConnectionManager | undefined;
-
-  constructor(manager: RedisConnectionManager) {
-    this.manager = manager;
-  }
 
   /** The case's state manager (scope `sweep`), or a new one with `options`. */
   state(options?: StateManagerOptions): StateManager {
@@ -23,33 +24,10 @@ class Context {
     this.#default ??= closeAfter(new StateManager(this.manager, { scope: 'sweep' }));
     return this.#default;
   }
-
-  /** A second manager on the same namespace (anything it wrote would be counted), not connected. */
-  spare(): RedisConnectionManager {
-    if (this.#spare === undefined) {
-      const spare = new RedisConnectionManager({ url: sharedRedisUrl(), namespace: this.manager.namespace });
-      onCleanup(() => spare.disconnect());
-      this.#spare = spare;
-    }
-    return this.#spare;
-  }
 }
 
-interface Case {
-  /** The call, as a reader would write it. */
-  call: string;
-  run: (ctx: Context) => unknown;
-  /** A `StateError` or connection code, or (PascalCase) the `name` of an error without one. */
-  code: StateErrorCode | ConnectionErrorCode | 'UpdaterFailed';
-  /** What the message must name. */
-  mentions?: string | RegExp;
-  /** More properties the error must have. */
-  props?: Record<string, unknown>;
-  /** Puts the objects in the state the case needs, writing nothing. */
-  before?: (ctx: Context) => Promise<unknown>;
-  /** A constructor: a synchronous throw is expected, not a rejection. */
-  sync?: boolean;
-}
+/** A `StateError` or connection code, or (PascalCase) the `name` of an error without one. */
+type Case = BadInputCase<Context, StateErrorCode | ConnectionErrorCode | 'UpdaterFailed'>;
 
 class Point {
   readonly x = 1;
@@ -59,47 +37,42 @@ class UpdaterFailed extends Error {
   override readonly name = 'UpdaterFailed';
 }
 
-function cycle(): Record<string, unknown> {
-  const object: Record<string, unknown> = { a: 1 };
-  object['self'] = object;
-  return object;
-}
-
 function nested(levels: number): unknown {
   let value: unknown = 1;
   for (let level = 0; level < levels; level += 1) value = { d: value };
   return value;
 }
 
-/** Values JSON would not keep exactly, with what the message says about each. */
-const UNFAITHFUL: ReadonlyArray<[label: string, value: () => unknown, message?: RegExp]> = [
-  ['undefined', () => undefined, /use delete/],
-  ['a BigInt', () => 10n, /bigint/],
-  ['a cycle', cycle, /cycle/],
-  ['a function', () => () => 1, /function/],
-  ['a symbol', () => Symbol('s'), /symbol/],
-  ['NaN', () => Number.NaN, /NaN/],
-  ['{ n: NaN }', () => ({ n: Number.NaN }), /NaN/],
-  ['Infinity', () => Number.POSITIVE_INFINITY],
-  ['-Infinity', () => Number.NEGATIVE_INFINITY],
-  ['a Date', () => new Date(0), /Date/],
-  ['a Map', () => new Map([[1, 2]]), /Map/],
-  ['a Set', () => new Set([1])],
-  ['a class instance', () => new Point()],
-  ['{ a: undefined }', () => ({ a: undefined })],
-  ['[1, undefined]', () => [1, undefined]],
-  ['a symbol key', () => ({ [Symbol('k')]: 1 })],
-  ["an own '__proto__' key", () => JSON.parse('{"__proto__":{"x":1}}') as unknown, /__proto__/],
-  ["a nested own '__proto__' key", () => JSON.parse('{"a":[{"__proto__":1}]}') as unknown, /__proto__/],
-  ['nesting 300 levels deep', () => nested(300)],
-];
+/** What the message says about some of the values JSON would not keep exactly. */
+const SAYS: Readonly<Record<string, RegExp>> = {
+  undefined: /use delete/,
+  'a BigInt': /bigint/,
+  'a cycle': /cycle/,
+  'a function': /function/,
+  'a symbol': /symbol/,
+  NaN: /NaN/,
+  '{ n: NaN }': /NaN/,
+  'a Date': /Date/,
+  'a Map': /Map/,
+  "an own '__proto__' key": /__proto__/,
+  "a nested own '__proto__' key": /__proto__/,
+};
+
+/** Values JSON would not keep exactly (the shared ones and the state's own), with what the message says. */
+const UNFAITHFUL: ReadonlyArray<readonly [label: string, value: () => unknown, message: RegExp | undefined]> = (
+  [
+    ...UNFAITHFUL_VALUES,
+    ['{ n: NaN }', () => ({ n: Number.NaN })],
+    ['-Infinity', () => Number.NEGATIVE_INFINITY],
+    ["an own '__proto__' key", () => JSON.parse('{"__proto__":{"x":1}}') as unknown],
+    ["a nested own '__proto__' key", () => JSON.parse('{"a":[{"__proto__":1}]}') as unknown],
+    ['nesting 300 levels deep', () => nested(300)],
+  ] as ReadonlyArray<readonly [string, () => unknown]>
+).map(([label, value]) => [label, value, SAYS[label]] as const);
 
 /** Nested bad values whose path the message must name. */
-const NESTED: ReadonlyArray<[label: string, value: () => unknown, path: string]> = [
-  ['a nested Date', () => ({ items: [1, 2, { when: new Date(0) }] }), 'items[2].when'],
-  ['a nested BigInt', () => ({ a: { b: 1n } }), 'a.b'],
-  ['a nested cycle', () => ({ a: cycle() }), 'a.self'],
-  ['a nested function', () => ({ list: [() => 1] }), 'list[0]'],
+const NESTED: ReadonlyArray<readonly [label: string, value: () => unknown, path: string]> = [
+  ...NESTED_UNFAITHFUL,
   ['a function in an array', () => ({ a: [1, () => 1] }), 'a[1] is a function'],
 ];
 
@@ -112,14 +85,8 @@ const BAD_TTLS: ReadonlyArray<readonly [label: string, options: unknown, mention
   ["{ ttlMs: '100' }", { ttlMs: '100' }, 'ttlMs'],
 ];
 
-const BAD_KEYS: ReadonlyArray<[label: string, value: unknown]> = [
-  ['""', ''],
-  ['42', 42],
-  ['undefined', undefined],
-  ['a newline', 'a\nb'],
-  ['a tab', 'a\tb'],
-  ['NUL', 'a\u0000b'],
-  ['a C1 control', 'a\u0085b'],
+const BAD_KEYS: ReadonlyArray<readonly [label: string, value: unknown]> = [
+  ...BAD_NAMES,
   ['a lone surrogate', 'k\uD800'],
   ['1025 characters', 'k'.repeat(1_025)],
 ];
@@ -449,39 +416,23 @@ const CASES: Case[] = [
   },
 ];
 
-/** True when `error` is what `c` expects: the right code by the right guard, or the right error name. */
-function expected(c: Case, error: unknown): boolean {
-  if (/^[A-Z][a-z]/.test(c.code)) return error instanceof Error && error.name === c.code;
-  if (c.code === 'NOT_CONNECTED' || c.code === 'MANAGER_CLOSED') return isConnectionError(error, c.code);
-  return isStateError(error, c.code as StateErrorCode);
-}
-
-function thrownBy(run: () => unknown): Error {
-  try {
-    run();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw, but the call returned');
-}
-
-describe('bad input is refused with a clear error, and nothing is written', () => {
-  it.each(CASES.map((c) => [`${c.call} → ${c.code}`, c] as const))('%s', async (_name, c) => {
-    const manager = await createManager();
-    const ctx = new Context(manager);
-    await c.before?.(ctx);
-    // A Promise-returning method refuses by rejecting: a synchronous throw fails the test here.
-    const error = c.sync === true ? thrownBy(() => c.run(ctx)) : await rejectionOf(c.run(ctx) as Promise<unknown>);
-    expect(expected(c, error), `${error.name} ${(error as { code?: string }).code}: ${error.message}`).toBe(true);
-    expect(error.message.trim()).not.toBe('');
-    // Bad input is a StateError itself; only the retryable failures have their own classes.
+badInputSuite({
+  name: 'bad input is refused with a clear error, and nothing is written',
+  cases: CASES,
+  manager: () => createManager(),
+  context: (manager) => new Context(manager, (base) => new RedisConnectionManager(base)),
+  isError: (error, code) => {
+    if (/^[A-Z][a-z]/.test(code)) return error instanceof Error && error.name === code;
+    if (code === 'NOT_CONNECTED' || code === 'MANAGER_CLOSED') return isConnectionError(error, code);
+    return isStateError(error, code as StateErrorCode);
+  },
+  // Bad input is a StateError itself; only the retryable failures have their own classes.
+  check: (error, c) => {
     if (/^INVALID_|^VALUE_TOO_LARGE$/.test(c.code)) expect(error.name).toBe('StateError');
-    if (typeof c.mentions === 'string') expect(error.message).toContain(c.mentions);
-    else if (c.mentions !== undefined) expect(error.message).toMatch(c.mentions);
-    if (c.props !== undefined) expect(error).toMatchObject(c.props);
-    expect(await countNamespaceKeys(manager.getConnection(), manager.namespace)).toBe(0);
-  });
+  },
+});
 
+describe('bad input: what is fine', () => {
   it('a key merely containing "__proto__" text is fine', async () => {
     const state = await createState();
     await state.set('k', { 'x"__proto__': 1, text: '"__proto__":' });
