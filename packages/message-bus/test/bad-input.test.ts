@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { RedisConnectionManager, isConnectionError, type ConnectionErrorCode } from '@shim/connection';
 import { countNamespaceKeys } from '@shim/testing';
-import { closeAfter, onCleanup, sharedRedisUrl } from '@shim/testing/scope';
+import {
+  BAD_NAMES,
+  BadInputContext,
+  badInputSuite,
+  NESTED_UNFAITHFUL,
+  UNFAITHFUL as UNFAITHFUL_VALUES,
+  type Case as BadInputCase,
+} from '@shim/testing/bad-input';
+import { closeAfter } from '@shim/testing/scope';
 import { isMessageBusError, MessageBusWrapper, type MessageBusErrorCode } from '../src/index.js';
 import { createBus, createManager } from './helpers.js';
 
@@ -10,25 +18,18 @@ import { createBus, createManager } from './helpers.js';
 
 type Schema = Parameters<MessageBusWrapper['channel']>[1];
 
-interface Case {
-  call: string;
-  run: (ctx: Context) => unknown;
-  code: MessageBusErrorCode | ConnectionErrorCode;
-  /** What the message must name. */
-  mentions?: string;
-  /** Synchronous API: a throw is expected, not a rejection. */
-  sync?: boolean;
-  /** Brings the objects into the state the case needs (closed, disconnected). */
-  before?: (ctx: Context) => Promise<unknown>;
+class Context extends BadInputContext<RedisConnectionManager> {
+  #default: MessageBusWrapper | undefined;
+
+  /** A bus (`{ sender: 'sweep' }`, or with `options`), closed after the test. */
+  bus(options?: object): MessageBusWrapper {
+    if (options !== undefined) return closeAfter(new MessageBusWrapper(this.manager, options));
+    this.#default ??= closeAfter(new MessageBusWrapper(this.manager, { sender: 'sweep' }));
+    return this.#default;
+  }
 }
 
-interface Context {
-  manager: RedisConnectionManager;
-  /** A bus (`{ sender: 'sweep' }`, or with `options`), closed after the test. */
-  bus(options?: object): MessageBusWrapper;
-  /** A manager on the same namespace that is not connected (or, after `closeSpare()`, disconnected for good). */
-  spare(): RedisConnectionManager;
-}
+type Case = BadInputCase<Context, MessageBusErrorCode | ConnectionErrorCode>;
 
 function schemaOf(check: (value: unknown) => boolean, message: string): Schema {
   const validate = (value: unknown) => (check(value) ? { value } : { issues: [{ message }] });
@@ -51,40 +52,10 @@ const NOT_SCHEMAS: Array<[string, unknown]> = [
   ['a function', () => true],
   ['version 2', { '~standard': { version: 2, vendor: 'x', validate: () => ({ value: 1 }) } }],
 ];
-const BAD_NAMES: Array<[string, unknown]> = [
-  ['""', ''],
-  ['42', 42],
-  ['undefined', undefined],
-  ['a newline', 'a\nb'],
-  ['a tab', 'a\tb'],
-  ['NUL', 'a\u0000b'],
-  ['a C1 control', 'a\u0085b'],
-];
-const cycle = (): Record<string, unknown> => {
-  const object: Record<string, unknown> = { a: 1 };
-  object['self'] = object;
-  return object;
-};
 /** Values JSON would not carry faithfully, and where the message must say the problem is. */
-const UNFAITHFUL: Array<[string, () => unknown, string]> = [
-  ['undefined', () => undefined, 'message'],
-  ['a BigInt', () => 10n, 'message'],
-  ['a cycle', cycle, 'message'],
-  ['a function', () => () => 1, 'message'],
-  ['a symbol', () => Symbol('s'), 'message'],
-  ['NaN', () => Number.NaN, 'message'],
-  ['Infinity', () => Number.POSITIVE_INFINITY, 'message'],
-  ['a Date', () => new Date(0), 'message'],
-  ['a Map', () => new Map([[1, 2]]), 'message'],
-  ['a Set', () => new Set([1]), 'message'],
-  ['a class instance', () => new (class Point {})(), 'message'],
-  ['{ a: undefined }', () => ({ a: undefined }), 'message'],
-  ['[1, undefined]', () => [1, undefined], 'message'],
-  ['a symbol key', () => ({ [Symbol('k')]: 1 }), 'message'],
-  ['a nested Date', () => ({ items: [1, 2, { when: new Date(0) }] }), 'message.items[2].when'],
-  ['a nested BigInt', () => ({ a: { b: 1n } }), 'message.a.b'],
-  ['a nested cycle', () => ({ a: cycle() }), 'message.a.self'],
-  ['a nested function', () => ({ list: [() => 1] }), 'message.list[0]'],
+const UNFAITHFUL: ReadonlyArray<readonly [label: string, value: () => unknown, mentions: string]> = [
+  ...UNFAITHFUL_VALUES.map(([label, value]) => [label, value, 'message'] as const),
+  ...NESTED_UNFAITHFUL.map(([label, value, path]) => [label, value, `message.${path}`] as const),
 ];
 
 const option = (label: string, options: unknown, field: string): Case => ({
@@ -400,53 +371,15 @@ const CASES: Case[] = [
   },
 ];
 
-const CONNECTION_CODES = new Set<string>(['NOT_CONNECTED', 'MANAGER_CLOSED']);
-
-describe('bad input: refused with the documented code, naming what is at fault, writing nothing', () => {
-  it.each(CASES.map((c) => [c.call, c] as const))('%s', async (_call, c) => {
-    const manager = await createManager();
-    let bus: MessageBusWrapper | undefined;
-    let spare: RedisConnectionManager | undefined;
-    const ctx: Context = {
-      manager,
-      bus: (options) =>
-        options === undefined
-          ? (bus ??= closeAfter(new MessageBusWrapper(manager, { sender: 'sweep' })))
-          : closeAfter(new MessageBusWrapper(manager, options)),
-      spare: () => {
-        if (spare === undefined) {
-          const made = new RedisConnectionManager({ url: sharedRedisUrl(), namespace: manager.namespace });
-          onCleanup(() => made.disconnect());
-          spare = made;
-        }
-        return spare;
-      },
-    };
-    await c.before?.(ctx);
-    let how: 'threw' | 'rejected' | 'returned' | 'resolved';
-    let error: unknown;
-    try {
-      const result = c.run(ctx);
-      how = 'returned';
-      if (result instanceof Promise) {
-        how = await result.then(
-          () => 'resolved' as const,
-          (caught: unknown) => {
-            error = caught;
-            return 'rejected' as const;
-          },
-        );
-      }
-    } catch (caught) {
-      error = caught;
-      how = 'threw';
-    }
-    expect(how).toBe(c.sync === true ? 'threw' : 'rejected');
-    const guard = CONNECTION_CODES.has(c.code) ? isConnectionError : isMessageBusError;
-    expect(guard(error, c.code as never), String(error)).toBe(true);
-    if (c.mentions !== undefined) expect((error as Error).message).toContain(c.mentions);
-    expect(await countNamespaceKeys(manager.getConnection(), manager.namespace)).toBe(0);
-  });
+badInputSuite({
+  name: 'bad input: refused with the documented code, naming what is at fault, writing nothing',
+  cases: CASES,
+  manager: () => createManager(),
+  context: (manager) => new Context(manager, (base) => new RedisConnectionManager(base)),
+  isError: (error, code) =>
+    code === 'NOT_CONNECTED' || code === 'MANAGER_CLOSED'
+      ? isConnectionError(error, code)
+      : isMessageBusError(error, code as MessageBusErrorCode),
 });
 
 describe('bad input: found by the integration sweep', () => {
