@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isConnectionError, RedisConnectionManager } from '@shim/connection';
 import { collect, countNamespaceKeys } from '@shim/testing';
+import { BadInputContext, badInputSuite, expectMentions, outcomeOf } from '@shim/testing/bad-input';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import {
   isTaskQueueError,
@@ -10,7 +11,7 @@ import {
   type TaskEvent,
   type TaskQueueErrorCode,
 } from '../src/index.js';
-import { closeAfter, onCleanup, sharedRedisUrl } from '@shim/testing/scope';
+import { closeAfter } from '@shim/testing/scope';
 import { createManager, createQueue, FAST } from './helpers.js';
 
 /**
@@ -22,17 +23,11 @@ async function failure(
   code: TaskQueueErrorCode,
   message?: string | RegExp,
 ): Promise<TaskQueueError> {
-  let error: unknown;
-  try {
-    await call();
-  } catch (caught) {
-    error = caught;
-  }
+  const { error } = await outcomeOf(call);
   expect(error, `expected a TaskQueueError ${code}`).toBeInstanceOf(TaskQueueError);
   expect(error).toMatchObject({ name: 'TaskQueueError', code });
   expect(isTaskQueueError(error, code)).toBe(true);
-  if (typeof message === 'string') expect((error as Error).message).toContain(message);
-  if (message instanceof RegExp) expect((error as Error).message).toMatch(message);
+  expectMentions((error as Error).message, message);
   return error as TaskQueueError;
 }
 
@@ -89,6 +84,21 @@ const BAD_DATA: Array<[string, unknown, string]> = [
   ['a symbol key', { [Symbol('k')]: 1 }, 'data has symbol keys'],
   ['a function in a list', { list: [() => 1] }, 'data.list[0] is a function'],
 ];
+
+badInputSuite({
+  name: 'bad input: addJob refuses data JSON would not carry faithfully, naming the path, writing nothing',
+  cases: BAD_DATA.map(([label, data, path]) => ({
+    call: `addJob(<data with ${label}>)`,
+    run: (queue: TaskQueueWrapper<unknown>) => queue.addJob(data),
+    code: 'INVALID_DATA' as const,
+    mentions: path,
+    props: { name: 'TaskQueueError', queueName: 'tasks' },
+  })),
+  manager: () => createManager(),
+  context: (manager) => closeAfter(new TaskQueueWrapper(manager, 'tasks', FAST)),
+  isError: (error, code) => error instanceof TaskQueueError && isTaskQueueError(error, code),
+  check: (error) => expect(error.message).toMatch(/^data/),
+});
 
 describe('bad input: constructor', () => {
   it('refuses a connection that is not a RedisConnectionManager', async () => {
@@ -148,8 +158,7 @@ describe('bad input: constructor', () => {
 describe('bad input: the manager', () => {
   it('passes connection errors on unchanged (NOT_CONNECTED before connect(), MANAGER_CLOSED after disconnect()), writing nothing', async () => {
     const manager = await createManager();
-    const spare = new RedisConnectionManager({ url: sharedRedisUrl(), namespace: manager.namespace });
-    onCleanup(() => spare.disconnect());
+    const spare = new BadInputContext(manager, (base) => new RedisConnectionManager(base)).spare();
     const idle = closeAfter(new TaskQueueWrapper(spare, 'tasks', FAST));
     await expect(idle.addJob({ n: 1 })).rejects.toSatisfy((error) => isConnectionError(error, 'NOT_CONNECTED'));
     await spare.connect();
@@ -226,14 +235,6 @@ describe('bad input: addJob', () => {
     // The wrapper is still usable after all that.
     await queue.addJob({ v: 1 }, { priority: 1, jobId: 'x'.repeat(256) });
     expect(await queue.getQueueStats()).toMatchObject({ prioritized: 1 });
-  });
-
-  it.each(BAD_DATA)('refuses data with %s, naming the path, writing nothing', async (_name, data, path) => {
-    const { manager, queue } = await freshQueue();
-    const error = await failure(() => queue.addJob(data), 'INVALID_DATA', path);
-    expect(error.message).toMatch(/^data/);
-    expect(error.queueName).toBe('tasks');
-    expect(await keysOf(manager)).toBe(0);
   });
 
   it('refuses data over maxDataBytes (DATA_TOO_LARGE), writing nothing; data at the limit is stored', async () => {
