@@ -1,4 +1,5 @@
 import { countNamespaceKeys } from '@shim/testing';
+import { outcomeOf } from '@shim/testing/bad-input';
 import { describe, expect, it } from 'vitest';
 import { RedisConnectionManager, isConnectionError } from '../src/index.js';
 import { createManager, rejectionOf } from './helpers.js';
@@ -58,13 +59,9 @@ const CONFIGS: ReadonlyArray<[label: string, config: unknown, option: string]> =
 describe('bad input', () => {
   it.each(CONFIGS)(
     'new RedisConnectionManager(%s) throws INVALID_CONFIG naming the option, never the password',
-    (_, config, option) => {
-      let error: unknown;
-      try {
-        new RedisConnectionManager(config as never);
-      } catch (thrown) {
-        error = thrown;
-      }
+    async (_, config, option) => {
+      const { how, error } = await outcomeOf(() => new RedisConnectionManager(config as never));
+      expect(how).toBe('threw');
       expect(isConnectionError(error, 'INVALID_CONFIG')).toBe(true);
       expect(error).toMatchObject({ name: 'RedisConfigError', option });
       expect((error as Error).message).toContain(`'${option}'`);
