@@ -15,7 +15,7 @@ export {
   hasLoneSurrogate,
   isConnectionManagerLike,
 } from './validation.js';
-export type { IntegerRules, JsonRules, NameRules, ProblemFactory, Validator } from './validation.js';
+export type { IntegerRules, JsonRules, NameRules, Problem, ProblemFactory, Validator } from './validation.js';
 export { isFaithfulJson, jsonProblem, parseJsonWithoutProto } from './json.js';
 export type { FaithfulJsonOptions } from './json.js';
 export { emitSafely, toError } from './emit.js';

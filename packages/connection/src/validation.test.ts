@@ -12,7 +12,7 @@ class PackageError extends Error {
 }
 
 const v = createValidator<'BAD_NAME' | 'BAD_OPTION' | 'TOO_LARGE'>(
-  (code, message, field) => new PackageError(code, message, field),
+  ({ code, message, field }) => new PackageError(code, message, field),
 );
 
 function thrown(fn: () => unknown): PackageError {

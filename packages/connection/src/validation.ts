@@ -1,11 +1,19 @@
 import { isFaithfulJson, jsonProblem } from './json.js';
 
+/** What a check found wrong: the one shape every SHIM package turns into its own error. */
+export interface Problem<TCode extends string> {
+  code: TCode;
+  /** What is at fault: an option, an argument, a key (`channel`, `ttlMs`, `worker id`). */
+  field: string;
+  /** What is wrong and what to change. */
+  message: string;
+}
+
 /**
  * Makes the error a check throws: every SHIM package passes one that builds its own error class,
- * so users keep seeing that package's class and codes. `field` names what is at fault (an option,
- * an argument, a key); `message` says what to change.
+ * so users keep seeing that package's class and codes.
  */
-export type ProblemFactory<TCode extends string> = (code: TCode, message: string, field: string) => Error;
+export type ProblemFactory<TCode extends string> = (problem: Problem<TCode>) => Error;
 
 /** Rules of {@link Validator.name}. Control characters and lone surrogates are always refused. */
 export interface NameRules<TCode extends string> {
@@ -86,7 +94,7 @@ export function isConnectionManagerLike(value: unknown): boolean {
  * (through `fail`). Each returns the checked value, so a call site reads `const key = v.name(…)`.
  */
 export interface Validator<TCode extends string> {
-  /** Throws `fail(code, message, field)`. */
+  /** Throws the package's error for `{ code, field, message }`. */
   fail(code: TCode, field: string, message: string): never;
   /** An options (or other) argument that must be an object: `null` would otherwise surface as a bare TypeError. */
   object(value: unknown, field: string, code: TCode): object;
@@ -103,7 +111,7 @@ export interface Validator<TCode extends string> {
 /** A {@link Validator} whose errors come from `fail`. */
 export function createValidator<TCode extends string>(fail: ProblemFactory<TCode>): Validator<TCode> {
   const problem = (code: TCode, field: string, message: string): never => {
-    throw fail(code, message, field);
+    throw fail({ code, field, message });
   };
   return {
     fail: problem,

@@ -55,6 +55,6 @@ export function isTaskQueueError(value: unknown, code?: TaskQueueErrorCode): val
 /** The kit's boundary checks, throwing a {@link TaskQueueError} (naming `queueName` when given) with the code each check names. */
 export function validatorFor(queueName?: string): Validator<TaskQueueErrorCode> {
   return createValidator(
-    (code, message) => new TaskQueueError(code, message, queueName === undefined ? {} : { queueName }),
+    ({ code, message }) => new TaskQueueError(code, message, queueName === undefined ? {} : { queueName }),
   );
 }

@@ -3,7 +3,7 @@ import { MessageBusError, type MessageBusErrorCode } from '../errors.js';
 
 /** The kit's validator, throwing this package's {@link MessageBusError}. */
 export const check: Validator<MessageBusErrorCode> = createValidator<MessageBusErrorCode>(
-  (code, message) => new MessageBusError(code, message),
+  ({ code, message }) => new MessageBusError(code, message),
 );
 
 /** A count of messages (`peek`, `deadLetters`, `list`): 1 to 10,000. */

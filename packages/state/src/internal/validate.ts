@@ -2,7 +2,7 @@ import { createValidator, parseJsonWithoutProto, type Validator } from '@shim/co
 import { StateError, type StateErrorCode } from '../errors.js';
 
 /** The kit's boundary checks, throwing this package's `StateError` with the code each call names. */
-export const v: Validator<StateErrorCode> = createValidator((code, message) => new StateError(code, message));
+export const v: Validator<StateErrorCode> = createValidator(({ code, message }) => new StateError(code, message));
 
 /** An options argument must be an object: `null` would otherwise surface as a bare TypeError. */
 export function assertOptions(options: unknown): void {

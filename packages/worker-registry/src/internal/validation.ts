@@ -3,7 +3,9 @@ import { WorkerRegistryError, type WorkerRegistryErrorCode } from '../errors.js'
 import { WORKER_STATUSES, type WorkerStatus } from '../worker-info.js';
 
 /** The kit's checks, throwing {@link WorkerRegistryError} with this package's codes. */
-export const v = createValidator<WorkerRegistryErrorCode>((code, message) => new WorkerRegistryError(code, message));
+export const v = createValidator<WorkerRegistryErrorCode>(
+  ({ code, message }) => new WorkerRegistryError(code, message),
+);
 
 /** Throws `INVALID_STATUS` naming `field` unless `value` is one of `allowed`. */
 export function checkStatus(value: unknown, field: string, allowed: readonly WorkerStatus[] = WORKER_STATUSES): void {
