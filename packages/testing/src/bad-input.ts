@@ -118,6 +118,36 @@ export class BadInputContext<TManager extends ManagerLike> {
   }
 }
 
+/** A call on a manager, as `[the call as a reader would write it, the call]`. */
+export type ManagerCall<TManager> = readonly [call: string, run: (manager: TManager) => unknown];
+
+/**
+ * The two cases of a manager that cannot serve: `notConnected` on the spare manager before
+ * `connect()` (NOT_CONNECTED), `disconnected` on it after `disconnect()` (MANAGER_CLOSED). The
+ * connection's errors must reach the caller unchanged.
+ */
+export function unservedManagerCases<TManager extends ManagerLike>(
+  notConnected: ManagerCall<TManager>,
+  disconnected: ManagerCall<TManager>,
+): Array<Case<BadInputContext<TManager>, 'NOT_CONNECTED' | 'MANAGER_CLOSED'>> {
+  return [
+    {
+      call: `${notConnected[0]} on a manager not connected`,
+      run: (ctx) => notConnected[1](ctx.spare()),
+      code: 'NOT_CONNECTED',
+    },
+    {
+      call: `${disconnected[0]} on a disconnected manager`,
+      before: async (ctx) => {
+        await ctx.spare().connect();
+        await ctx.spare().disconnect();
+      },
+      run: (ctx) => disconnected[1](ctx.spare()),
+      code: 'MANAGER_CLOSED',
+    },
+  ];
+}
+
 /** An object that holds itself (`{ a: 1, self: <itself> }`). */
 export function cycle(): Record<string, unknown> {
   const object: Record<string, unknown> = { a: 1 };

@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import {
   BAD_NAMES,
@@ -8,35 +7,15 @@ import {
   NESTED_UNFAITHFUL,
   outcomeOf,
   UNFAITHFUL,
+  unservedManagerCases,
   type Case,
 } from '../src/bad-input.js';
-import { managedManager, type ManagerLike } from '../src/scope.js';
-
-/** The smallest ManagerLike: one ioredis client. */
-class TinyManager implements ManagerLike {
-  readonly namespace: string;
-  readonly #redis: Redis;
-  state = 'idle';
-  constructor({ url, namespace }: { url: string; namespace: string }) {
-    this.namespace = namespace;
-    this.#redis = new Redis(url, { lazyConnect: true });
-  }
-  async connect(): Promise<void> {
-    await this.#redis.connect();
-    this.state = 'connected';
-  }
-  async disconnect(): Promise<void> {
-    if (this.state === 'connected') await this.#redis.quit();
-    this.state = 'closed';
-  }
-  getConnection(): Redis {
-    return this.#redis;
-  }
-}
+import { managedManager } from '../src/scope.js';
+import { TinyManager } from './fixtures/tiny-manager.js';
 
 class TinyError extends Error {
   constructor(
-    readonly code: 'BAD_NAME' | 'BAD_VALUE' | 'NOT_CONNECTED',
+    readonly code: 'BAD_NAME' | 'BAD_VALUE' | 'NOT_CONNECTED' | 'MANAGER_CLOSED',
     message: string,
     readonly field?: string,
   ) {
@@ -52,7 +31,8 @@ class TinyStore {
   }
   async save(name: unknown, value: unknown): Promise<void> {
     this.check(name);
-    if (this.manager.state !== 'connected') throw new TinyError('NOT_CONNECTED', 'connect() first');
+    if (this.manager.state === 'idle') throw new TinyError('NOT_CONNECTED', 'connect() first');
+    if (this.manager.state !== 'connected') throw new TinyError('MANAGER_CLOSED', 'disconnected for good');
     if (typeof value !== 'number') throw new TinyError('BAD_VALUE', 'value is not faithful JSON', 'value');
     await this.manager.getConnection().set(`${this.manager.namespace}:${name}`, JSON.stringify(value));
   }
@@ -62,7 +42,7 @@ class Context extends BadInputContext<TinyManager> {
   readonly store = new TinyStore(this.manager);
 }
 
-const CASES: Array<Case<Context, 'BAD_NAME' | 'BAD_VALUE' | 'NOT_CONNECTED'>> = [
+const CASES: Array<Case<Context, 'BAD_NAME' | 'BAD_VALUE' | 'NOT_CONNECTED' | 'MANAGER_CLOSED'>> = [
   ...BAD_NAMES.map(([label, name]) => ({
     call: `check(<${label}>)`,
     run: (ctx: Context) => ctx.store.check(name),
@@ -77,15 +57,10 @@ const CASES: Array<Case<Context, 'BAD_NAME' | 'BAD_VALUE' | 'NOT_CONNECTED'>> = 
     code: 'BAD_VALUE',
     mentions: /faithful/,
   },
-  {
-    call: "save('k', 1) on a spare manager not connected",
-    before: async (ctx) => {
-      expect(ctx.spare()).toBe(ctx.spare());
-      await Promise.resolve();
-    },
-    run: (ctx) => new TinyStore(ctx.spare()).save('k', 1),
-    code: 'NOT_CONNECTED',
-  },
+  ...unservedManagerCases<TinyManager>(
+    ["save('k', 1)", (spare) => new TinyStore(spare).save('k', 1)],
+    ["save('k', 2)", (spare) => new TinyStore(spare).save('k', 2)],
+  ),
 ];
 
 const checked: string[] = [];

@@ -13,30 +13,8 @@ import {
   rejectionOf,
   sharedRedisUrl,
   tsxProcess,
-  type ManagerLike,
 } from '../src/scope.js';
-
-/** The smallest ManagerLike: one ioredis client. */
-class TinyManager implements ManagerLike {
-  readonly namespace: string;
-  readonly #redis: Redis;
-  state = 'idle';
-  constructor({ url, namespace }: { url: string; namespace: string }) {
-    this.namespace = namespace;
-    this.#redis = new Redis(url, { lazyConnect: true, connectionName: 'scope-test' });
-  }
-  async connect(): Promise<void> {
-    await this.#redis.connect();
-    this.state = 'connected';
-  }
-  async disconnect(): Promise<void> {
-    if (this.state === 'connected') await this.#redis.quit();
-    this.state = 'closed';
-  }
-  getConnection(): Redis {
-    return this.#redis;
-  }
-}
+import { TinyManager } from './fixtures/tiny-manager.js';
 
 const order: string[] = [];
 let leftover: { manager: TinyManager; probe: Redis } | undefined;
@@ -50,7 +28,7 @@ describe('scope', () => {
     leftover = { manager, probe };
     onCleanup(() => order.push('registered first'));
     closeAfter({ close: () => Promise.resolve(order.push('registered last')) });
-    expect(await clientNames(manager.getConnection(), 'scope-test')).toContain('scope-test');
+    expect(await clientNames(manager.getConnection(), 'tiny-manager')).toContain('tiny-manager');
     expect(await numsub(manager.getConnection(), `${manager.namespace}:none`)).toBe(0);
     expect(await numpat(manager.getConnection())).toBeGreaterThanOrEqual(0);
     expect(await redisNow(manager.getConnection())).toBeGreaterThan(1_700_000_000_000);
