@@ -8,6 +8,7 @@ import {
   BadInputContext,
   badInputSuite,
   UNFAITHFUL,
+  unservedManagerCases,
   type Case as BadInputCase,
 } from '@shim/testing/bad-input';
 import { closeAfter } from '@shim/testing/scope';
@@ -292,20 +293,10 @@ const CASES: Case[] = [
     sync: sync === true,
   })),
   // the connection's errors reach the caller unchanged
-  {
-    call: "registerWorker('w1', {}) on a manager not connected",
-    run: (ctx) => closeAfter(new WorkerRegistry(ctx.spare())).registerWorker('w1', {}),
-    code: 'NOT_CONNECTED',
-  },
-  {
-    call: "get('w1') on a disconnected manager",
-    before: async (ctx) => {
-      await ctx.spare().connect();
-      await ctx.spare().disconnect();
-    },
-    run: (ctx) => closeAfter(new WorkerRegistry(ctx.spare())).get('w1'),
-    code: 'MANAGER_CLOSED',
-  },
+  ...unservedManagerCases<RedisConnectionManager>(
+    ["registerWorker('w1', {})", (spare) => closeAfter(new WorkerRegistry(spare)).registerWorker('w1', {})],
+    ["get('w1')", (spare) => closeAfter(new WorkerRegistry(spare)).get('w1')],
+  ),
   {
     call: 'subscribe(handler) on a manager not connected',
     run: (ctx) => closeAfter(new WorkerRegistry(ctx.spare())).subscribe(() => {}),
