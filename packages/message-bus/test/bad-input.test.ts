@@ -7,6 +7,7 @@ import {
   badInputSuite,
   NESTED_UNFAITHFUL,
   UNFAITHFUL as UNFAITHFUL_VALUES,
+  unservedManagerCases,
   type Case as BadInputCase,
 } from '@shim/testing/bad-input';
 import { closeAfter } from '@shim/testing/scope';
@@ -355,20 +356,10 @@ const CASES: Case[] = [
     mentions: 'closed',
     sync: sync === true,
   })),
-  {
-    call: "publish('c', 1) on a manager not connected",
-    run: (ctx) => closeAfter(new MessageBusWrapper(ctx.spare())).publish('c', 1),
-    code: 'NOT_CONNECTED',
-  },
-  {
-    call: "send('w1', 1) on a disconnected manager",
-    before: async (ctx) => {
-      await ctx.spare().connect();
-      await ctx.spare().disconnect();
-    },
-    run: (ctx) => closeAfter(new MessageBusWrapper(ctx.spare())).send('w1', 1),
-    code: 'MANAGER_CLOSED',
-  },
+  ...unservedManagerCases<RedisConnectionManager>(
+    ["publish('c', 1)", (spare) => closeAfter(new MessageBusWrapper(spare)).publish('c', 1)],
+    ["send('w1', 1)", (spare) => closeAfter(new MessageBusWrapper(spare)).send('w1', 1)],
+  ),
 ];
 
 badInputSuite({
