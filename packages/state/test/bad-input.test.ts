@@ -9,6 +9,7 @@ import {
   badInputSuite,
   NESTED_UNFAITHFUL,
   UNFAITHFUL as UNFAITHFUL_VALUES,
+  unservedManagerCases,
   type Case as BadInputCase,
 } from '@shim/testing/bad-input';
 import { closeAfter } from '@shim/testing/scope';
@@ -400,20 +401,10 @@ const CASES: Case[] = [
     code: 'STATE_CLOSED',
     mentions: 'closed',
   })),
-  {
-    call: "StateManager.get('k') on a manager not connected",
-    run: (ctx) => closeAfter(new StateManager(ctx.spare())).get('k'),
-    code: 'NOT_CONNECTED',
-  },
-  {
-    call: "StateManager.set('k', 1) on a disconnected manager",
-    before: async (ctx) => {
-      await ctx.spare().connect();
-      await ctx.spare().disconnect();
-    },
-    run: (ctx) => closeAfter(new StateManager(ctx.spare())).set('k', 1),
-    code: 'MANAGER_CLOSED',
-  },
+  ...unservedManagerCases<RedisConnectionManager>(
+    ["StateManager.get('k')", (spare) => closeAfter(new StateManager(spare)).get('k')],
+    ["StateManager.set('k', 1)", (spare) => closeAfter(new StateManager(spare)).set('k', 1)],
+  ),
 ];
 
 badInputSuite({
