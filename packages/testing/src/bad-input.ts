@@ -35,11 +35,16 @@ export interface BadInputSuiteOptions<TManager extends ManagerLike, TContext, TC
   manager: () => Promise<TManager>;
   /** The case's context on that manager. */
   context: (manager: TManager) => TContext;
-  /** True when `error` is the package's (or the connection's) error with `code`. */
+  /** True when `error` is the package's error with `code`. */
   isError: (error: unknown, code: TCode) => boolean;
+  /** The connection's guard, deciding the cases coded NOT_CONNECTED or MANAGER_CLOSED (else `isError` does). */
+  isConnectionError?: (error: unknown, code: UnservedCode) => boolean;
   /** More assertions on every error (package-specific). */
   check?: (error: Error, c: Case<TContext, TCode>) => void;
 }
+
+/** The codes of a manager that cannot serve (see `unservedManagerCases`). */
+export type UnservedCode = 'NOT_CONNECTED' | 'MANAGER_CLOSED';
 
 /** How a call ended: thrown or rejected with `error`, or (wrongly) returned or resolved. */
 export interface Outcome {
@@ -73,7 +78,10 @@ export function expectMentions(message: string, mentions: string | RegExp | unde
 export function badInputSuite<TManager extends ManagerLike, TContext, TCode extends string>(
   options: BadInputSuiteOptions<TManager, TContext, TCode>,
 ): void {
-  const { name, cases, manager: makeManager, context, isError, check } = options;
+  const { name, cases, manager: makeManager, context, isError, isConnectionError, check } = options;
+  const unserved = (code: string): code is UnservedCode => code === 'NOT_CONNECTED' || code === 'MANAGER_CLOSED';
+  const matches = (error: unknown, code: TCode): boolean =>
+    isConnectionError !== undefined && unserved(code) ? isConnectionError(error, code) : isError(error, code);
   describe(name, () => {
     it.each(cases.map((c) => [`${c.call} → ${c.code}`, c] as const))('%s', async (_title, c) => {
       const manager = await makeManager();
@@ -84,7 +92,7 @@ export function badInputSuite<TManager extends ManagerLike, TContext, TCode exte
       expect(how, String(error)).toBe(c.sync === true ? 'threw' : 'rejected');
       expect(error).toBeInstanceOf(Error);
       const refused = error as Error & { code?: unknown };
-      expect(isError(error, c.code), `${refused.name} ${String(refused.code)}: ${refused.message}`).toBe(true);
+      expect(matches(error, c.code), `${refused.name} ${String(refused.code)}: ${refused.message}`).toBe(true);
       expect(refused.message.trim()).not.toBe('');
       expectMentions(refused.message, c.mentions);
       if (c.props !== undefined) expect(error).toMatchObject(c.props);
@@ -129,7 +137,7 @@ export type ManagerCall<TManager> = readonly [call: string, run: (manager: TMana
 export function unservedManagerCases<TManager extends ManagerLike>(
   notConnected: ManagerCall<TManager>,
   disconnected: ManagerCall<TManager>,
-): Array<Case<BadInputContext<TManager>, 'NOT_CONNECTED' | 'MANAGER_CLOSED'>> {
+): Array<Case<BadInputContext<TManager>, UnservedCode>> {
   return [
     {
       call: `${notConnected[0]} on a manager not connected`,

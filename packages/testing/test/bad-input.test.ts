@@ -70,7 +70,8 @@ badInputSuite({
   cases: CASES,
   manager: () => managedManager((base) => new TinyManager(base)),
   context: (manager) => new Context(manager, (base) => new TinyManager(base)),
-  isError: (error, code) => error instanceof TinyError && error.code === code,
+  isError: (error, code) => error instanceof TinyError && error.code === code && code.startsWith('BAD_'),
+  isConnectionError: (error, code) => error instanceof TinyError && error.code === code,
   check: (error, c) => {
     checked.push(`${c.call}: ${error.message}`);
   },
