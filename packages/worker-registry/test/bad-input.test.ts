@@ -309,10 +309,8 @@ badInputSuite({
   cases: CASES,
   manager: () => createManager(),
   context: (manager) => new Context(manager, (base) => new RedisConnectionManager(base)),
-  isError: (error, code) =>
-    code === 'NOT_CONNECTED' || code === 'MANAGER_CLOSED'
-      ? isConnectionError(error, code)
-      : isWorkerRegistryError(error, code as WorkerRegistryErrorCode),
+  isError: (error, code) => isWorkerRegistryError(error, code as WorkerRegistryErrorCode),
+  isConnectionError,
 });
 
 describe('bad input: a metadata patch', () => {
