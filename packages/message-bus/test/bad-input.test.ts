@@ -367,10 +367,8 @@ badInputSuite({
   cases: CASES,
   manager: () => createManager(),
   context: (manager) => new Context(manager, (base) => new RedisConnectionManager(base)),
-  isError: (error, code) =>
-    code === 'NOT_CONNECTED' || code === 'MANAGER_CLOSED'
-      ? isConnectionError(error, code)
-      : isMessageBusError(error, code as MessageBusErrorCode),
+  isError: (error, code) => isMessageBusError(error, code as MessageBusErrorCode),
+  isConnectionError,
 });
 
 describe('bad input: found by the integration sweep', () => {
