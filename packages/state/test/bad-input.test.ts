@@ -414,9 +414,9 @@ badInputSuite({
   context: (manager) => new Context(manager, (base) => new RedisConnectionManager(base)),
   isError: (error, code) => {
     if (/^[A-Z][a-z]/.test(code)) return error instanceof Error && error.name === code;
-    if (code === 'NOT_CONNECTED' || code === 'MANAGER_CLOSED') return isConnectionError(error, code);
     return isStateError(error, code as StateErrorCode);
   },
+  isConnectionError,
   // Bad input is a StateError itself; only the retryable failures have their own classes.
   check: (error, c) => {
     if (/^INVALID_|^VALUE_TOO_LARGE$/.test(c.code)) expect(error.name).toBe('StateError');
